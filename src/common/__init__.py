@@ -1,0 +1,1 @@
+"""Code shared by experiments: importable as `import common` locally and in Azure ML."""
