@@ -1,0 +1,109 @@
+# Azure ML experiment scaffolding. `make` alone prints the help below.
+# Every target forwards to `python -m scaffold <command>`, which also works where make does not.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+# `make data-asset PATH=...` names a data path; keep the shell's own PATH for the commands.
+HOST_PATH := $(shell printf %s "$$PATH")
+ifeq ($(origin PATH),command line)
+ASSET_PATH := $(PATH)
+override PATH := $(HOST_PATH)
+export PATH
+endif
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DRIVER := $(PY) -m scaffold
+STAMP := $(VENV)/.requirements.txt
+
+EXP ?=
+FROM ?=
+XARGS ?=
+RUN_XARGS ?=
+GPUS ?=
+RUNNER ?= docker
+PORT ?=
+FILE ?= azure-ml-job.yaml
+NAME ?=
+VERSION ?=
+SIZE ?=
+MAX ?=
+
+## Print every command with its arguments (also what `make` alone does)
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if(doc!=""){split($$0,t,":"); printf "  %-12s %s\n", t[1], doc}; doc=""; next} {doc=""}' $(firstword $(MAKEFILE_LIST))
+	@echo
+	@echo "  Variables: EXP (experiment), XARGS (extra script/build/job arguments), RUN_XARGS (extra docker run"
+	@echo "  arguments), RUNNER=docker|venv, GPUS=all, PORT. Settings live in config.env; secrets in .env."
+
+$(STAMP): requirements.txt
+	@echo "setting up $(VENV) from requirements.txt (first run only)" >&2
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q -r requirements.txt
+	@cp requirements.txt $(STAMP)
+
+## Create the host tooling virtualenv .venv from requirements.txt
+venv: $(STAMP)
+
+## List the experiments under src/
+list: $(STAMP)
+	@$(DRIVER) list
+
+## Create src/EXP from experiment_template.zip: EXP=name [FROM=existing_experiment]
+new-exp: $(STAMP)
+	@$(DRIVER) new-exp --exp "$(EXP)" --from "$(FROM)"
+
+## Build the experiment image, only when docker/ changed: EXP=x [XARGS="--no-cache --build-arg K=V"]
+build-exp: $(STAMP)
+	@$(DRIVER) build-exp --exp "$(EXP)" -- $(XARGS)
+
+## Run local.py in the experiment's container: EXP=x [XARGS=...] [RUN_XARGS=...] [GPUS=all] [RUNNER=venv]
+local: $(STAMP)
+	@$(DRIVER) local --exp "$(EXP)" --runner "$(RUNNER)" --gpus "$(GPUS)" --run-xargs "$(RUN_XARGS)" -- $(XARGS)
+
+## Open a shell in the experiment's container: EXP=x [RUN_XARGS=...]
+terminal: $(STAMP)
+	@$(DRIVER) terminal --exp "$(EXP)" --run-xargs "$(RUN_XARGS)"
+
+## Start JupyterLab in the experiment's environment on 127.0.0.1: EXP=x [PORT=8888]
+jupyter: $(STAMP)
+	@$(DRIVER) jupyter --exp "$(EXP)" --port "$(or $(PORT),8888)" --run-xargs "$(RUN_XARGS)"
+
+## Run the driver's tests and every experiment's tests, or one experiment's: [EXP=x] [XARGS=pytest args]
+test: $(STAMP)
+	@$(DRIVER) test --exp "$(EXP)" --runner "$(RUNNER)" -- $(XARGS)
+
+## Format and lint with black, isort and flake8 (the pre-commit settings)
+format: $(STAMP)
+	@$(DRIVER) format
+
+## Check formatting and lint without changing files
+lint: $(STAMP)
+	@$(DRIVER) format --check
+
+## Serve the MLflow UI of local runs on 127.0.0.1: [PORT=5000]
+mlflow-ui: $(STAMP)
+	@$(DRIVER) mlflow-ui --port "$(or $(PORT),5000)"
+
+## Submit the experiment to Azure ML: EXP=x [FILE=azure-ml-job.yaml] [XARGS="--set k=v --name n --stream --web --dry-run"]
+job: $(STAMP)
+	@$(DRIVER) job --exp "$(EXP)" --file "$(FILE)" -- $(XARGS)
+
+## Register local data as an Azure ML data asset: NAME=n PATH=p [VERSION=v] [XARGS=--dry-run]
+data-asset: $(STAMP)
+	@$(DRIVER) data-asset --name "$(NAME)" --path "$(ASSET_PATH)" --version "$(VERSION)" -- $(XARGS)
+
+## Create or update an AmlCompute cluster that scales to zero: NAME=n [SIZE=Standard_DS3_v2] [MAX=4] [XARGS=--dry-run]
+compute: $(STAMP)
+	@$(DRIVER) compute --name "$(NAME)" --size "$(SIZE)" --max "$(MAX)" -- $(XARGS)
+
+## Rebuild experiment_template.zip from experiment_template/ (after editing the template)
+template: $(STAMP)
+	@$(DRIVER) template
+
+## Run the benchmarks and write benchmarks/RESULTS.md
+bench: $(STAMP)
+	@$(PY) benchmarks/run.py $(XARGS)
+
+.PHONY: help venv list new-exp build-exp local terminal jupyter test format lint mlflow-ui template job data-asset compute bench

@@ -1,0 +1,94 @@
+"""Command-line front door. Each command imports what it needs only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from scaffold.errors import ScaffoldError
+
+EPILOG = "Extra arguments after the command's options (XARGS) go to the script, the build or the job."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scaffold", description=__doc__, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str, exp: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if exp:
+            p.add_argument("--exp", default="", help="experiment name (folder under src/)")
+        return p
+
+    command("list", "list the experiments", exp=False)
+
+    p = command("new-exp", "create src/EXP from the template, or from another experiment with --from")
+    p.add_argument("--from", dest="source", default="", help="existing experiment to start from")
+
+    p = command("build-exp", "build the experiment image (no-op when its docker/ context is unchanged)")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help="--no-cache, --build-arg KEY=VALUE")
+
+    p = command("local", "run local.py in the experiment's container (or virtualenv with --runner venv)")
+    _runtime_options(p)
+    p.add_argument("--gpus", default="", help="GPUs to expose, e.g. all")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for local.py")
+
+    p = command("terminal", "open an interactive shell in the experiment's container")
+    _runtime_options(p)
+
+    p = command("jupyter", "start JupyterLab in the experiment's environment, on 127.0.0.1")
+    _runtime_options(p)
+    p.add_argument("--port", type=int, default=8888)
+
+    p = command("test", "run the driver's tests and every experiment's tests (or one experiment's)")
+    p.add_argument("--runner", default="docker", choices=["docker", "venv"])
+    p.add_argument("--only", default="", choices=["", "driver", "experiments"], help="restrict the suites")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for pytest")
+
+    p = command("format", "black, isort and flake8 with the pre-commit settings", exp=False)
+    p.add_argument("--check", action="store_true", help="report without changing files")
+
+    command("template", "rebuild experiment_template.zip from experiment_template/", exp=False)
+
+    p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1", exp=False)
+    p.add_argument("--port", type=int, default=5000)
+
+    from scaffold import azure_cli  # noqa: E402  (argument definitions only; no SDK import)
+
+    azure_cli.add_commands(command)
+    return parser
+
+
+def _runtime_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runner", default="docker", choices=["docker", "venv"])
+    p.add_argument("--run-xargs", default="", help="extra `docker run` arguments")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    if getattr(args, "xargs", None) and args.xargs[0] == "--":
+        args.xargs = args.xargs[1:]
+    from scaffold import azure_cli
+
+    if args.command in azure_cli.COMMANDS:
+        handler = azure_cli.COMMANDS[args.command]
+    else:
+        from scaffold import commands
+
+        handler = getattr(commands, args.command.replace("-", "_"))
+    try:
+        return handler(args) or 0
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -1,0 +1,170 @@
+"""Handlers of the inner-loop commands: each takes the parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from scaffold import experiments
+from scaffold.config import Config
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+
+def _context() -> tuple[Repo, Config]:
+    repo = Repo.find()
+    return repo, Config(repo.root)
+
+
+def list(args) -> int:  # noqa: A001 - the command is called `list`
+    repo, _ = _context()
+    for name in experiments.discover(repo):
+        print(name)
+    return 0
+
+
+def new_exp(args) -> int:
+    repo, config = _context()
+    target = experiments.new_experiment(repo, args.exp, args.source, compute=config.get("COMPUTE", "cpu-cluster"))
+    origin = f"src/{args.source}" if args.source else repo.template_zip.name
+    print(f"created {target.relative_to(repo.root)} from {origin}; next: make local EXP={args.exp}")
+    return 0
+
+
+def _build_options(xargs: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--build-arg", action="append", default=[])
+    try:
+        options = parser.parse_args(xargs)
+    except (argparse.ArgumentError, SystemExit):
+        raise ScaffoldError(f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}")
+    pairs = {}
+    for item in options.build_arg:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ScaffoldError(f"--build-arg expects KEY=VALUE, got {item!r}")
+        pairs[key] = value
+    options.build_args = pairs
+    return options
+
+
+def _image(repo: Repo, config: Config, exp: str, client, xargs: list[str] | None = None, quiet: bool = False) -> str:
+    from scaffold import images
+
+    options = _build_options(xargs or [])
+    spec = images.experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
+    return images.ensure(client, spec, no_cache=options.no_cache, quiet=quiet)
+
+
+def build_exp(args) -> int:
+    from scaffold.docker_client import connect
+
+    repo, config = _context()
+    experiments.require(repo, args.exp)
+    _image(repo, config, args.exp, connect(), args.xargs)
+    return 0
+
+
+def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options) -> int:
+    """Run a command for an experiment with the chosen runner."""
+    experiments.require(repo, args.exp)
+    secrets = {**config.secrets(), **spec_options.pop("secrets", {})}
+    if args.runner == "venv":
+        from scaffold import venv_runner
+
+        entry = str(Path(__file__).with_name("container_entry.py"))
+        command = ["python", entry, *script_argv[1:]] if script_argv[:1] == ["python"] else script_argv
+        return venv_runner.run(repo, args.exp, command, secrets)
+    from scaffold import containers
+    from scaffold.docker_client import connect
+
+    image = spec_options.pop("image", None) or _image(repo, config, args.exp, connect(), quiet=True)
+    command = containers.script_command(script_argv[1], script_argv[2:]) if script_argv[:1] == ["python"] else script_argv
+    spec = containers.RunSpec(
+        repo, args.exp, image, command, secrets=secrets, run_xargs=getattr(args, "run_xargs", ""), **spec_options
+    )
+    return containers.run(spec)
+
+
+def local(args) -> int:
+    repo, config = _context()
+    return _run(args, repo, config, ["python", "local.py", *args.xargs], gpus=args.gpus)
+
+
+def terminal(args) -> int:
+    repo, config = _context()
+    if args.runner == "venv":
+        raise ScaffoldError("terminal needs Docker; with RUNNER=venv, activate .venvs/<exp> yourself")
+    return _run(args, repo, config, ["bash"], interactive=True)
+
+
+def jupyter(args) -> int:
+    from scaffold import containers, jupyter_image
+    from scaffold.docker_client import connect
+
+    repo, config = _context()
+    experiments.require(repo, args.exp)
+    if args.runner == "venv":
+        raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
+    containers.check_port_free(args.port)
+    client = connect()
+    base = _image(repo, config, args.exp, client, quiet=True)
+    image = jupyter_image.ensure(client, repo, args.exp, base)
+    token = jupyter_image.new_token()
+    repo.notebooks.mkdir(exist_ok=True)
+    print(f"JupyterLab for {args.exp}: http://127.0.0.1:{args.port}/lab?token={token}", file=sys.stderr)
+    print("stop it with Ctrl-C", file=sys.stderr)
+    return _run(
+        args,
+        repo,
+        config,
+        jupyter_image.command(),
+        image=image,
+        ports={args.port: jupyter_image.PORT},
+        mounts={repo.notebooks: "/project/notebooks"},
+        secrets={"JUPYTER_TOKEN": token},
+    )
+
+
+def test(args) -> int:
+    from scaffold import testing
+
+    repo, config = _context()
+    return testing.run_all(repo, config, args)
+
+
+def format(args) -> int:  # noqa: A001 - the command is called `format`
+    repo, _ = _context()
+    bin_dir = Path(sys.executable).parent
+    targets = [p for p in ("scaffold", "tests", "benchmarks", "src") if (repo.root / p).exists()]
+    check = ["--check", "--diff"] if args.check else []
+    steps = [
+        [str(bin_dir / "isort"), *check, *targets],
+        [str(bin_dir / "black"), *check, *targets],
+        [str(bin_dir / "flake8"), *targets],
+    ]
+    failed = [Path(step[0]).name for step in steps if subprocess.run(step, cwd=repo.root).returncode != 0]
+    if failed:
+        raise ScaffoldError(f"format: {', '.join(failed)} reported problems (see above)", 1)
+    return 0
+
+
+def template(args) -> int:
+    from scaffold.template import build_zip
+
+    repo, _ = _context()
+    count = build_zip(repo.root / "experiment_template", repo.template_zip)
+    print(f"wrote {repo.template_zip.name} ({count} files)")
+    return 0
+
+
+def mlflow_ui(args) -> int:
+    from scaffold import containers, tracking
+
+    repo, _ = _context()
+    containers.check_port_free(args.port)
+    return tracking.ui(repo, args.port)

@@ -1,0 +1,45 @@
+"""Runs inside the experiment's environment before the script: `python container_entry.py SCRIPT ARGS...`.
+
+MLflow files a new experiment's artifacts under `./mlruns` of whatever process
+creates it, which would be the experiment folder in src/. This creates the
+experiment first with its artifacts in the repository's store, then runs the
+script as __main__ in the same process (so nothing is imported twice).
+This file is mounted read-only into containers; it needs only the standard library.
+"""
+
+import os
+import runpy
+import sys
+
+
+def ensure_experiment() -> None:
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    root = os.environ.get("SCAFFOLD_ARTIFACT_ROOT")
+    if not name or not root:
+        return
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        return
+    client = mlflow.MlflowClient()
+    if client.get_experiment_by_name(name) is not None:
+        return
+    try:
+        client.create_experiment(name, artifact_location=f"{root.rstrip('/')}/{name}")
+    except MlflowException:
+        pass  # created meanwhile by a concurrent run: that one is as good
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit("usage: container_entry.py SCRIPT [ARGS...]")
+    script = sys.argv[1]
+    sys.argv = sys.argv[1:]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    ensure_experiment()
+    runpy.run_path(script, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Running an experiment's container: mounts, host user, environment, GPUs, signals and cleanup.
+
+Containers are started with the docker CLI rather than the SDK so that
+RUN_XARGS are plain `docker run` flags, terminals get a real TTY, and the exit
+code is the script's. The driver owns cleanup: whatever ends the command,
+the container is stopped and removed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaffold import tracking
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+PROJECT = "/project"
+ENTRY = "/opt/scaffold/container_entry.py"
+STOP_TIMEOUT = 10
+
+
+@dataclass
+class RunSpec:
+    """Everything that decides how one container runs."""
+
+    repo: Repo
+    exp: str
+    image: str
+    command: list[str]
+    secrets: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    gpus: str = ""
+    run_xargs: str = ""
+    interactive: bool = False
+    ports: dict[int, int] = field(default_factory=dict)  # host port -> container port, on 127.0.0.1
+    mounts: dict[Path, str] = field(default_factory=dict)  # extra host path -> container path
+    name: str = ""
+
+    def __post_init__(self):
+        if not self.name:
+            self.name = f"scaffold-{self.exp}-{uuid.uuid4().hex[:8]}"
+
+    def environment(self) -> dict[str, str]:
+        """Variables set in the container (secrets travel separately, by name only)."""
+        env = {
+            "HOME": "/tmp",
+            "USER": _user_name(),
+            "PYTHONPATH": PROJECT,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "GIT_PYTHON_REFRESH": "quiet",
+            "SCAFFOLD_IMAGE": self.image,
+            **tracking.run_env(self.repo, self.exp),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def argv(self) -> list[str]:
+        """The full `docker run` command line (values of secrets are not in it)."""
+        exp_dir = self.repo.experiment(self.exp)
+        mounts = {
+            exp_dir: f"{PROJECT}/{self.exp}",
+            self.repo.data: f"{PROJECT}/data",
+            self.repo.mlruns: str(self.repo.mlruns),
+            **self.mounts,
+        }
+        readonly = {
+            self.repo.common: f"{PROJECT}/common",
+            Path(__file__).with_name("container_entry.py"): ENTRY,
+        }
+        argv = ["docker", "run", "--rm", "--init", "--name", self.name, "--label", f"scaffold.experiment={self.exp}"]
+        argv += ["-i", "-t"] if self.interactive and sys.stdin.isatty() else (["-i"] if self.interactive else [])
+        if hasattr(os, "getuid"):
+            argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
+        argv += ["--workdir", f"{PROJECT}/{self.exp}"]
+        for host, inside in mounts.items():
+            argv += ["--mount", f"type=bind,source={host},target={inside}"]
+        for host, inside in readonly.items():
+            if host.exists():
+                argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
+        for key, value in self.environment().items():
+            argv += ["-e", f"{key}={value}"]
+        for key in self.secrets:
+            argv += ["-e", key]
+        for host_port, container_port in self.ports.items():
+            argv += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
+        if self.gpus:
+            argv += ["--gpus", self.gpus]
+        try:
+            argv += shlex.split(self.run_xargs)
+        except ValueError as exc:
+            raise ScaffoldError(f"RUN_XARGS: {exc}") from None
+        return argv + [self.image, *self.command]
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "user"
+
+
+def script_command(script: str, args: list[str]) -> list[str]:
+    """`python SCRIPT ARGS` through the entry that points MLflow at the local store."""
+    return ["python", ENTRY, script, *args]
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise ScaffoldError(f"port {port} on 127.0.0.1 is already in use; choose another with PORT=...") from None
+
+
+def prepare_mounts(repo: Repo) -> None:
+    """Create mounted folders as the invoking user, before Docker would create them as root."""
+    for folder in (repo.data, repo.mlruns):
+        folder.mkdir(exist_ok=True)
+
+
+def run(spec: RunSpec) -> int:
+    """Run the container in the foreground; return its exit code; never leave it behind."""
+    if shutil.which("docker") is None:
+        raise ScaffoldError("docker CLI not found on PATH; install Docker, or use RUNNER=venv")
+    prepare_mounts(spec.repo)
+    env = {**os.environ, **spec.secrets}
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    process = None
+    try:
+        process = subprocess.Popen(spec.argv(), env=env)
+        code = process.wait()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
+        stop(spec.name)
+        if process is not None:
+            try:
+                process.wait(timeout=STOP_TIMEOUT + 5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        remove(spec.name)
+        code = 128 + (received[0] if received else signal.SIGINT)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if code == 125:
+        raise ScaffoldError(f"docker could not start the container for {spec.exp} (see the message above)", 125)
+    return code
+
+
+def stop(name: str) -> None:
+    subprocess.run(
+        ["docker", "stop", "-t", str(STOP_TIMEOUT), name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def remove(name: str) -> None:
+    """Force-remove the container if it is still there (a no-op when --rm already did it)."""
+    subprocess.run(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)

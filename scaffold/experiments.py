@@ -1,0 +1,153 @@
+"""Experiments: discovery, name rules, and `new-exp` from the template zip or another experiment."""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED = {"common", "data", "tests", "docker", "notebooks"}
+PLACEHOLDER = "__EXP__"
+COMPUTE_PLACEHOLDER = "__COMPUTE__"
+# Never copied from one experiment into another by FROM=.
+COPY_IGNORE = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints", "outputs", "mlruns", ".env")
+
+
+def discover(repo: Repo) -> list[str]:
+    """Experiment folders: src/<name>/ with a main.py, minus common and hidden folders."""
+    if not repo.src.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in repo.src.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in RESERVED and (p / "main.py").is_file()
+    )
+
+
+def validate_name(name: str) -> None:
+    """A new experiment's name must be a lowercase Python identifier usable as an image name."""
+    if not name:
+        raise ScaffoldError("EXP is required, e.g. make new-exp EXP=my_experiment")
+    if keyword.iskeyword(name) or not NAME_RULE.match(name) or not name.isascii():
+        raise ScaffoldError(
+            f"invalid experiment name {name!r}: use a lowercase Python identifier "
+            "(letters, digits, underscores; starting with a letter), not a keyword"
+        )
+    if name in RESERVED:
+        raise ScaffoldError(f"invalid experiment name {name!r}: it is reserved for the repository")
+
+
+def require(repo: Repo, name: str) -> Path:
+    """The folder of an existing experiment, or a one-line error listing the known ones."""
+    known = discover(repo)
+    if not name:
+        raise ScaffoldError(f"EXP is required, e.g. EXP={known[0] if known else 'my_experiment'}; known: {_listing(known)}")
+    if name not in known:
+        raise ScaffoldError(f"unknown experiment {name!r}; known: {_listing(known)}")
+    return repo.experiment(name)
+
+
+def _listing(known: list[str]) -> str:
+    return ", ".join(known) if known else "none (create one with make new-exp EXP=name)"
+
+
+def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-cluster") -> Path:
+    """Create src/<name> atomically: build it in a hidden temporary folder, then rename it into place."""
+    validate_name(name)
+    target = repo.experiment(name)
+    if target.exists() or target.is_symlink():
+        raise ScaffoldError(f"experiment {name!r} already exists at src/{name}")
+    if source:
+        source_dir = require(repo, source)
+    elif not repo.template_zip.is_file():
+        raise ScaffoldError(f"template not found: {repo.template_zip.name}")
+    repo.src.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=repo.src))
+    try:
+        work = staging / name
+        if source:
+            _copy_experiment(source_dir, work)
+            _substitute(work, {source: name}, whole_words=True)
+        else:
+            _extract_template(repo.template_zip, work)
+            _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
+        try:
+            os.rename(work, target)
+        except OSError:
+            raise ScaffoldError(f"experiment {name!r} already exists at src/{name}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _extract_template(zip_path: Path, dest: Path) -> None:
+    """Unpack the template, refusing any entry that is a link or would land outside `dest`."""
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile:
+        raise ScaffoldError(f"{zip_path.name} is not a valid zip file") from None
+    with archive:
+        dest.mkdir(parents=True)
+        for info in archive.infolist():
+            relative = _safe_member(info, zip_path.name)
+            if relative is None:
+                continue
+            out = dest.joinpath(*relative.parts)
+            if info.is_dir():
+                out.mkdir(parents=True, exist_ok=True)
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(out, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+            if (info.external_attr >> 16) & 0o111:
+                out.chmod(0o755)
+
+
+def _safe_member(info: zipfile.ZipInfo, archive_name: str) -> PurePosixPath | None:
+    name = info.filename.replace("\\", "/")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise ScaffoldError(f"{archive_name}: refusing symlink entry {info.filename!r}")
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
+        raise ScaffoldError(f"{archive_name}: refusing entry {info.filename!r} outside the experiment folder")
+    parts = [p for p in path.parts if p not in ("", ".")]
+    return PurePosixPath(*parts) if parts else None
+
+
+def _copy_experiment(source: Path, dest: Path) -> None:
+    """Copy an experiment's files, leaving out caches and outputs; links pointing outside it are refused."""
+    root = source.resolve()
+    for path in source.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise ScaffoldError(f"refusing to copy {path.relative_to(source)}: it links outside src/{source.name}")
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
+
+
+def _substitute(folder: Path, replacements: dict[str, str], whole_words: bool) -> None:
+    """Replace names in every UTF-8 text file of a freshly created experiment."""
+    patterns = [
+        (re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])" if whole_words else re.escape(old)), new)
+        for old, new in replacements.items()
+    ]
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        updated = text
+        for pattern, new in patterns:
+            updated = pattern.sub(new, updated)
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")

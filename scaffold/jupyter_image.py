@@ -1,0 +1,34 @@
+"""The JupyterLab layer on top of an experiment image, and the command that starts it."""
+
+from __future__ import annotations
+
+import secrets
+
+from scaffold import images
+from scaffold.paths import Repo
+
+PORT = 8888
+
+
+def ensure(client, repo: Repo, exp: str, experiment_tag: str) -> str:
+    """Build (once per experiment image) the docker/jupyter layer; return its tag."""
+    spec = images.ImageSpec(
+        f"{exp}-jupyter",
+        repo.docker / "jupyter",
+        {"EXP_IMAGE": experiment_tag},
+        {"scaffold.experiment": exp},
+    )
+    return images.ensure(client, spec, quiet=True)
+
+
+def new_token() -> str:
+    return secrets.token_hex(24)
+
+
+def command() -> list[str]:
+    """JupyterLab on all interfaces inside the container; the driver publishes it on 127.0.0.1 only."""
+    return [
+        "jupyter", "lab",
+        "--ip=0.0.0.0", f"--port={PORT}", "--no-browser",
+        "--ServerApp.root_dir=/project",
+    ]  # fmt: skip  (the token comes from JUPYTER_TOKEN, passed by name so it is not on a command line)

@@ -1,0 +1,59 @@
+"""Where things live in the repository, computed once from one root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Repo:
+    """Absolute paths of the repository's well-known folders and files."""
+
+    root: Path
+
+    @classmethod
+    def find(cls) -> "Repo":
+        """The repository that holds the Makefile: SCAFFOLD_ROOT, else the cwd or a parent."""
+        env = os.environ.get("SCAFFOLD_ROOT")
+        start = Path(env) if env else Path.cwd()
+        for candidate in [start, *start.parents]:
+            if (candidate / "config.env").is_file() and (candidate / "src").is_dir():
+                return cls(candidate.resolve())
+        return cls(start.resolve())
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def common(self) -> Path:
+        return self.src / "common"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def mlruns(self) -> Path:
+        return self.root / "mlruns"
+
+    @property
+    def template_zip(self) -> Path:
+        return self.root / "experiment_template.zip"
+
+    @property
+    def docker(self) -> Path:
+        return self.root / "docker"
+
+    @property
+    def venvs(self) -> Path:
+        return self.root / ".venvs"
+
+    def experiment(self, name: str) -> Path:
+        return self.src / name
