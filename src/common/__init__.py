@@ -1,1 +1,1 @@
-"""Code shared by the taxi experiments: data generation, loading, validation, metrics, tracking and steps."""
+"""Code shared by experiments: importable as `import common` locally and in Azure ML."""

@@ -1,4 +1,4 @@
-"""One exception type for bad input, so entry points can print a one-line `error: ...` instead of a traceback."""
+"""One exception type for bad input, so entry points print a one-line `error: ...`, not a traceback."""
 
 
 class DataError(Exception):

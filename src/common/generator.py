@@ -188,7 +188,7 @@ def _time_parts(side: str, when: pd.DatetimeIndex) -> dict[str, np.ndarray]:
 
 
 def _corrupt(frame: pd.DataFrame, rng: np.random.Generator, fraction: float) -> None:
-    """Spoil some rows the way raw meter data is spoiled: zero coordinates and distance, bad fares, no riders."""
+    """Spoil rows as raw meter data is spoiled: zero coordinates or distance, negative fares, no riders."""
     rows = np.flatnonzero(rng.random(len(frame)) < fraction)
     kind = rng.integers(0, 4, len(rows))
     frame.loc[rows[kind == 0], ["pickup_latitude", "pickup_longitude"]] = 0.0

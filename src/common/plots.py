@@ -1,4 +1,4 @@
-"""Evaluation figures (predicted vs actual, residuals), drawn off-screen so they work in containers and jobs."""
+"""Evaluation figures (predicted vs actual, residuals), drawn off-screen for containers and jobs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""evaluate: score the challenger on the test split, plot it, compare with the registered champion, set the flag.
+"""evaluate: score the challenger on the test split, plot, compare with the registered champion, set the flag.
 
 The public example always writes deploy_flag=1; here the flag is 1 only when there is no champion, the
 champion cannot score today's data, or the challenger's test R2 beats the champion's by min_improvement.

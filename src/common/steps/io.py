@@ -1,4 +1,4 @@
-"""File layout passed between steps: split files in the prep folder, a flag and JSON in the evaluation folder."""
+"""Files passed between steps: splits in the prep folder, a flag and JSON in the evaluation folder."""
 
 from __future__ import annotations
 

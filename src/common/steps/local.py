@@ -20,9 +20,7 @@ def find_or_generate(experiment: Experiment, raw_dir: Path, rows: int, seed: int
         print(f"local: using the data in {raw_dir}")
         return raw_dir
     sample = raw_dir / "sample.parquet"
-    print(
-        f"local: no CSV/Parquet file in {raw_dir}; generating {rows} sample {experiment.city.name} trips there"
-    )
+    print(f"local: no CSV/Parquet file in {raw_dir}; generating {rows} {experiment.city.name} sample trips")
     write_trips(sample, experiment.city, rows, seed=seed, dirty_fraction=0.002)
     print(f"local: wrote {sample} (put your own files in {raw_dir} to use them instead)")
     return raw_dir
@@ -97,5 +95,6 @@ def _report(
             f"not registered: {result['reason']}; {registered['model_name']} v{registered['version']} stays"
         )
     print(
-        f"run: experiment {mlflow_experiment}, run id {run_id}; see it with `make mlflow-ui` (http://127.0.0.1:5000)"
+        f"run: experiment {mlflow_experiment}, run id {run_id}; "
+        "see it with `make mlflow-ui` (http://127.0.0.1:5000)"
     )

@@ -1,4 +1,4 @@
-"""register: register the challenger only when evaluate's deploy flag says so, with signature and input example.
+"""register: register the challenger only when the deploy flag says so, with signature and input example.
 
 The signature makes MLflow scoring reject missing columns and reorder named columns to the training order.
 The registry is whatever MLflow points at: the local store locally, the workspace registry in Azure ML.
@@ -49,9 +49,8 @@ def run(args: argparse.Namespace, experiment: Experiment) -> dict:
                 "model_name": args.model_name,
                 "version": evaluation["champion_version"],
             }
-            print(
-                f"register: not registered; champion {args.model_name} v{evaluation['champion_version']} stays"
-            )
+            champion = f"{args.model_name} v{evaluation['champion_version']}"
+            print(f"register: not registered; champion {champion} stays")
         else:
             saved = Model.load(args.model_input)
             model = mlflow.sklearn.load_model(args.model_input)
