@@ -70,6 +70,8 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
         source_dir = require(repo, source)
     elif not repo.template_zip.is_file():
         raise ScaffoldError(f"template not found: {repo.template_zip.name}")
+    else:
+        entries = _read_template(repo.template_zip)
     repo.src.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=repo.src))
     try:
@@ -78,7 +80,7 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
             _copy_experiment(source_dir, work)
             _substitute(work, {source: name}, whole_words=True)
         else:
-            _extract_template(repo.template_zip, work)
+            _extract_template(repo.template_zip, entries, work)
             _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
         try:
             os.rename(work, target)
@@ -89,18 +91,21 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
     return target
 
 
-def _extract_template(zip_path: Path, dest: Path) -> None:
-    """Unpack the template, refusing any entry that is a link or would land outside `dest`."""
+def _read_template(zip_path: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Every entry of the template with its safe relative path; refuses the whole zip on one bad entry."""
     try:
-        archive = zipfile.ZipFile(zip_path)
+        with zipfile.ZipFile(zip_path) as archive:
+            entries = [(info, _safe_member(info, zip_path.name)) for info in archive.infolist()]
     except zipfile.BadZipFile:
         raise ScaffoldError(f"{zip_path.name} is not a valid zip file") from None
-    with archive:
-        dest.mkdir(parents=True)
-        for info in archive.infolist():
-            relative = _safe_member(info, zip_path.name)
-            if relative is None:
-                continue
+    return [(info, relative) for info, relative in entries if relative is not None]
+
+
+def _extract_template(zip_path: Path, entries, dest: Path) -> None:
+    """Unpack checked entries of the template into `dest`."""
+    dest.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for info, relative in entries:
             out = dest.joinpath(*relative.parts)
             if info.is_dir():
                 out.mkdir(parents=True, exist_ok=True)

@@ -31,4 +31,5 @@ def command() -> list[str]:
         "jupyter", "lab",
         "--ip=0.0.0.0", f"--port={PORT}", "--no-browser",
         "--ServerApp.root_dir=/project",
+        "--allow-root",  # CI runs as root; the container user is the host user either way
     ]  # fmt: skip  (the token comes from JUPYTER_TOKEN, passed by name so it is not on a command line)

@@ -1,0 +1,173 @@
+"""Staging for Azure ML: the experiment's files (minus .amlignore) plus common/, in a temporary folder.
+
+The snapshot is what `code: .` uploads, and it holds the environment's Docker build context, so the YAML
+is loaded from the staged copy. Nothing is ever written under src/; the temporary folder is removed when
+the `staged` block ends, also on errors, Ctrl-C and SIGTERM.
+
+The ignore rules are the SDK's own (`.amlignore`, else `.gitignore`, in the experiment folder, matched
+with the SDK's gitignore matcher), applied in the snapshot's coordinates: `common/x.py` is matched as the
+SDK will see it when it uploads the snapshot. Besides those rules, secrets, caches, local data and
+tracking stores never go in, and symbolic links are never followed out of the folder they live in.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import signal
+import stat
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+from scaffold.errors import ScaffoldError
+
+# Directory names (at any depth) and file name patterns that never go to Azure ML, whatever .amlignore says.
+ALWAYS_EXCLUDED_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", "mlruns", "data", ".git", ".venv", ".venvs"}
+)
+ALWAYS_EXCLUDED_FILES = (".env", ".env.*", "*.pyc")
+COMMON = "common"
+
+
+@dataclass
+class Snapshot:
+    """A staged snapshot: `root` holds the files; paths below are POSIX paths relative to `root`."""
+
+    root: Path
+    files: dict[str, int] = field(default_factory=dict)  # path -> size in bytes
+    build_only: set[str] = field(default_factory=set)  # staged for the Docker build; the code upload skips them
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) worth telling the user
+    sources: dict[str, Path] = field(default_factory=dict, repr=False)  # path -> file it is copied from
+
+    @property
+    def size(self) -> int:
+        return sum(self.files.values())
+
+    def summary(self) -> str:
+        return f"snapshot: {len(self.files)} files, {self.size / 1024:.1f} KiB"
+
+    def listing(self) -> str:
+        lines = []
+        for path in sorted(self.files):
+            note = "  (build context only: the ignore file keeps it out of the code)" if path in self.build_only else ""
+            lines.append(f"  {self.files[path]:>10}  {path}{note}")
+        lines += [f"  {'skipped':>10}  {path} ({reason})" for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def always_excluded(relative: PurePosixPath, is_dir: bool) -> bool:
+    name = relative.name
+    if is_dir:
+        return name in ALWAYS_EXCLUDED_DIRS
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in ALWAYS_EXCLUDED_FILES)
+
+
+def _ignore_file(exp_dir: Path):
+    """The SDK's own ignore file for the experiment folder (.amlignore, else .gitignore, else none)."""
+    from azure.ai.ml._utils._asset_utils import get_ignore_file
+
+    return get_ignore_file(exp_dir)
+
+
+def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Snapshot:
+    """Decide what goes in, without copying anything. `force` paths (the YAML, the Docker build context)
+    are kept even when the ignore file excludes them: the SDK still needs them, and still keeps them out
+    of the code upload because the staged ignore file says so."""
+    exp_dir = exp_dir.resolve()
+    if (exp_dir / COMMON).exists() and common_dir is not None:
+        raise ScaffoldError(f"src/{exp_dir.name}/{COMMON} would hide src/{COMMON} in the snapshot: rename it")
+    ignore = _ignore_file(exp_dir)
+    forced = [PurePosixPath(p) for p in (force or [])]
+    snapshot = Snapshot(root=Path())
+
+    def is_forced(relative: PurePosixPath) -> bool:
+        return any(relative == f or f in relative.parents for f in forced)
+
+    def walk(source_root: Path, prefix: PurePosixPath) -> None:
+        for dirpath, dirnames, filenames in os.walk(source_root):
+            here = Path(dirpath)
+            kept = []
+            for name in sorted(dirnames):
+                path = here / name
+                relative = prefix / path.relative_to(source_root).as_posix()
+                if always_excluded(relative, is_dir=True):
+                    continue
+                if path.is_symlink():
+                    target = path.resolve()
+                    reason = "link to a folder outside" if not target.is_relative_to(source_root) else "link to a folder"
+                    snapshot.skipped.append((relative.as_posix(), f"{reason}, not followed"))
+                    continue
+                kept.append(name)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                path = here / name
+                relative = prefix / path.relative_to(source_root).as_posix()
+                if always_excluded(relative, is_dir=False):
+                    continue
+                if path.is_symlink():
+                    target = path.resolve()
+                    if not target.is_relative_to(source_root) or not target.is_file():
+                        snapshot.skipped.append((relative.as_posix(), "link pointing outside, not followed"))
+                        continue
+                    path = target
+                elif not path.is_file():
+                    continue
+                # Matched where the SDK will see it: <snapshot>/<relative>, with the ignore file at the top.
+                excluded = ignore.is_file_excluded((exp_dir / relative).as_posix())
+                if excluded and not is_forced(relative):
+                    continue
+                if excluded:
+                    snapshot.build_only.add(relative.as_posix())
+                snapshot.sources[relative.as_posix()] = path
+                snapshot.files[relative.as_posix()] = path.stat().st_size
+
+    walk(exp_dir, PurePosixPath())
+    if common_dir is not None and common_dir.is_dir():
+        walk(common_dir.resolve(), PurePosixPath(COMMON))
+    return snapshot
+
+
+@contextmanager
+def _removal_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into SystemExit so `finally` blocks run; Ctrl-C already raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signals = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+@contextmanager
+def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Iterator[Snapshot]:
+    """Copy the snapshot into <tmp>/scaffold-<exp>-*/<exp>/ and remove it all when the block ends."""
+    with _removal_on_signals():
+        temp = Path(tempfile.mkdtemp(prefix=f"scaffold-{exp_dir.name}-"))
+        try:
+            planned = collect(exp_dir, common_dir, force)
+            root = temp / exp_dir.name
+            root.mkdir()
+            for relative, source in planned.sources.items():
+                target = root / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+                shutil.copystat(source, target)
+                # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
+                target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
+            planned.root = root
+            yield planned
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)

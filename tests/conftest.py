@@ -1,0 +1,132 @@
+"""Shared fixtures: a fresh copy of the repository, and the Docker gate.
+
+Tests marked `docker` skip with a reason when no daemon answers, unless
+SCAFFOLD_REQUIRE_DOCKER=1 (set by CI), which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def docker_problem() -> str:
+    """Empty when a Docker daemon answers, else why not."""
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return ""
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable daemon
+        return f"no Docker daemon: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not any(item.get_closest_marker("docker") for item in items):
+        return
+    problem = docker_problem()
+    if not problem:
+        return
+    required = os.environ.get("SCAFFOLD_REQUIRE_DOCKER") == "1"
+    for item in items:
+        if item.get_closest_marker("docker"):
+            if required:
+                item.fixturenames.insert(0, "_docker_required")
+            else:
+                item.add_marker(pytest.mark.skip(reason=problem))
+
+
+@pytest.fixture
+def _docker_required():
+    pytest.fail(f"SCAFFOLD_REQUIRE_DOCKER=1 but {docker_problem()}")
+
+
+def copy_repository(dest: Path) -> Path:
+    """Copy the repository's committed and new (not ignored) files, as a fresh clone would have them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in filter(None, listed):
+        relative = raw.decode()
+        source = REPO / relative
+        if not source.is_file():
+            continue
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    # Share the host tooling: the copy's Makefile sees an up-to-date .venv.
+    (dest / ".venv").symlink_to(REPO / ".venv")
+    return dest
+
+
+@pytest.fixture
+def fresh_repo(tmp_path) -> Path:
+    return copy_repository(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def module_repo(tmp_path_factory) -> Path:
+    return copy_repository(tmp_path_factory.mktemp("repo") / "repo")
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def driver(repo: Path, *args: str, env: dict | None = None, timeout: float = 900, **kwargs):
+    """Run `python -m scaffold ARGS` in `repo`, capturing text output."""
+    full_env = {**os.environ, "PYTHONPATH": str(repo), **(env or {})}
+    return subprocess.run(
+        [PYTHON, "-m", "scaffold", *args],
+        cwd=repo,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def make(repo: Path, *args: str, env: dict | None = None, timeout: float = 900):
+    """Run `make ARGS` in `repo`, capturing text output."""
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=repo,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def tree_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its size and mtime: equal states mean nothing was touched."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() or p.is_dir()
+    }
+
+
+def remove_images(repository: str) -> None:
+    """Delete every local image of `repository` (test clean-up)."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        for image in client.images.list(name=repository):
+            client.images.remove(image.id, force=True)
+    except Exception:  # noqa: BLE001 - clean-up is best effort
+        pass

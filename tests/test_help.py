@@ -1,0 +1,47 @@
+"""`make` and `python -m scaffold --help` document every command, without heavy imports."""
+
+import re
+import subprocess
+
+from conftest import PYTHON, REPO, make
+
+
+def phony_targets() -> list[str]:
+    text = (REPO / "Makefile").read_text()
+    return re.search(r"^\.PHONY:(.*)$", text, re.M).group(1).split()
+
+
+def test_make_alone_prints_help_for_every_target():
+    default = make(REPO)
+    explicit = make(REPO, "help")
+    assert default.returncode == explicit.returncode == 0
+    assert default.stdout == explicit.stdout
+    listed = re.findall(r"^  ([a-z][a-z-]*)\s{2,}\S", default.stdout, re.M)
+    assert sorted(listed) == sorted(phony_targets())
+
+
+def test_every_target_documents_its_arguments():
+    help_text = make(REPO).stdout
+    for target, variable in [("new-exp", "EXP=name"), ("local", "RUN_XARGS"), ("job", "--dry-run"), ("data-asset", "PATH=p")]:
+        line = next(line for line in help_text.splitlines() if line.split()[:1] == [target])
+        assert variable in line
+
+
+def test_driver_help_lists_commands_and_imports_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from scaffold.cli import build_parser\n"
+        "print(build_parser().format_help())\n"
+        "heavy = [m for m in ('docker', 'mlflow', 'azure', 'azure.ai.ml', 'pandas') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([PYTHON, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    for command in ("new-exp", "build-exp", "local", "terminal", "jupyter", "test", "format", "mlflow-ui", "job"):
+        assert command in result.stdout
+    assert "HEAVY []" in result.stdout
+
+
+def test_driver_without_command_prints_help():
+    result = subprocess.run([PYTHON, "-m", "scaffold"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "COMMAND" in result.stdout
