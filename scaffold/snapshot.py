@@ -40,7 +40,9 @@ class Snapshot:
 
     root: Path
     files: dict[str, int] = field(default_factory=dict)  # path -> size in bytes
-    build_only: set[str] = field(default_factory=set)  # staged for the Docker build; the code upload skips them
+    build_only: set[str] = field(
+        default_factory=set
+    )  # staged for the Docker build; the code upload skips them
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) worth telling the user
     sources: dict[str, Path] = field(default_factory=dict, repr=False)  # path -> file it is copied from
 
@@ -54,7 +56,11 @@ class Snapshot:
     def listing(self) -> str:
         lines = []
         for path in sorted(self.files):
-            note = "  (build context only: the ignore file keeps it out of the code)" if path in self.build_only else ""
+            note = (
+                "  (build context only: the ignore file keeps it out of the code)"
+                if path in self.build_only
+                else ""
+            )
             lines.append(f"  {self.files[path]:>10}  {path}{note}")
         lines += [f"  {'skipped':>10}  {path} ({reason})" for path, reason in self.skipped]
         return "\n".join(lines)
@@ -99,7 +105,11 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
                     continue
                 if path.is_symlink():
                     target = path.resolve()
-                    reason = "link to a folder outside" if not target.is_relative_to(source_root) else "link to a folder"
+                    reason = (
+                        "link to a folder outside"
+                        if not target.is_relative_to(source_root)
+                        else "link to a folder"
+                    )
                     snapshot.skipped.append((relative.as_posix(), f"{reason}, not followed"))
                     continue
                 kept.append(name)
@@ -134,7 +144,7 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
 
 @contextmanager
 def _removal_on_signals() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into SystemExit so `finally` blocks run; Ctrl-C already raises KeyboardInterrupt."""
+    """SIGTERM/SIGHUP become SystemExit so `finally` blocks run; Ctrl-C already raises KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -142,7 +152,9 @@ def _removal_on_signals() -> Iterator[None]:
     def handler(signum, frame):
         raise SystemExit(128 + signum)
 
-    signals = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    signals = [
+        s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None
+    ]
     previous = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
