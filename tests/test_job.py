@@ -1,0 +1,536 @@
+"""`make job`, `make data-asset`, `make compute` up to the SDK boundary.
+
+A fake client stands in for MLClient: the tests assert what the driver hands to the SDK (the staged job,
+data asset or cluster) and never pretend that anything reached Azure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from conftest import PYTHON, REPO, tree_state
+
+from scaffold import azure_ml, cli, experiments, images
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
+
+EXP = "demo"
+FAKE_URL = "https://fake.invalid/studio/"  # the fake client's URL: nothing here is a real submission
+SETTINGS = {
+    "SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",
+    "RESOURCE_GROUP": "rg",
+    "WORKSPACE": "ws",
+}
+
+
+def make_repo(root: Path) -> Path:
+    """A small repository: the real config.env and template, a common package and one experiment."""
+    root.mkdir(parents=True)
+    shutil.copy2(REPO / "config.env", root / "config.env")
+    shutil.copy2(REPO / "experiment_template.zip", root / "experiment_template.zip")
+    (root / "src" / "common").mkdir(parents=True)
+    (root / "src" / "common" / "__init__.py").write_text('"""shared"""\n')
+    (root / "src" / "common" / ".env").write_text("SECRET=1\n")
+    experiments.new_experiment(Repo(root), EXP, compute="cpu-cluster")
+    exp = root / "src" / EXP
+    (exp / ".env").write_text("TOKEN=secret\n")
+    (exp / "data").mkdir()
+    (exp / "data" / "big.csv").write_text("a,b\n1,2\n")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Path:
+    root = make_repo(tmp_path / "repo")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("SCAFFOLD_ROOT", str(root))
+    for key in SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    return root
+
+
+class FakeJobs:
+    """records what create_or_update receives, while the staged folder still exists"""
+
+    def __init__(self, final_status: str = "Completed"):
+        self.received: list[dict] = []
+        self.final_status = final_status
+        self.streamed: list[str] = []
+
+    def create_or_update(self, job, **kwargs):
+        code = azure_ml.code_paths(job)
+        contexts = azure_ml.build_contexts(job)
+        self.received.append(
+            {
+                "job": job,
+                "kwargs": kwargs,
+                "code": code,
+                "code_files": [
+                    sorted(p.relative_to(c).as_posix() for p in c.rglob("*") if p.is_file()) for c in code
+                ],
+                "contexts": contexts,
+                "context_files": [sorted(p.name for p in c.iterdir()) for c in contexts],
+            }
+        )
+        return SimpleNamespace(name=job.name, studio_url=FAKE_URL + job.name, status="Queued")
+
+    def stream(self, name):
+        self.streamed.append(name)
+        if self.final_status != "Completed":
+            from azure.ai.ml.exceptions import JobException
+
+            raise JobException(message="Job failed", no_personal_data_message="Job failed")
+
+    def get(self, name):
+        return SimpleNamespace(name=name, status=self.final_status)
+
+
+class FakeClient:
+    def __init__(self, final_status: str = "Completed"):
+        self.jobs = FakeJobs(final_status)
+        self.data = SimpleNamespace(received=[], create_or_update=self._data)
+        self.compute = SimpleNamespace(received=[], begin_create_or_update=self._compute)
+
+    def _data(self, asset):
+        self.data.received.append(asset)
+        return SimpleNamespace(name=asset.name, version=asset.version or "1")
+
+    def _compute(self, cluster):
+        self.compute.received.append(cluster)
+        return SimpleNamespace(result=lambda: cluster)
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeClient:
+    client = FakeClient()
+    monkeypatch.setattr(azure_ml, "ml_client", lambda repo, config: client)
+    return client
+
+
+def run(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+# --- submission ---------------------------------------------------------------------------------------
+
+
+def test_submit_hands_the_staged_job_to_the_sdk(repo, fake, capsys):
+    exp = repo / "src" / EXP
+    before = tree_state(repo / "src")
+    assert run("job", "--exp", EXP, "--file", "azure-ml-job.yaml") == 0
+    [call] = fake.jobs.received
+    job, [code], [context] = call["job"], call["code"], call["contexts"]
+    assert call["kwargs"] == {}
+    # the code is the staged snapshot (experiment minus .amlignore, plus common/), gone afterwards
+    assert code.name == EXP and not code.is_relative_to(repo) and not code.exists()
+    files = call["code_files"][0]
+    assert {"main.py", "azure-ml-job.yaml", "common/__init__.py", "docker/Dockerfile"} <= set(files)
+    assert not {"local.py", ".env", "common/.env", "data/big.csv"} & set(files)
+    assert not any(f.startswith("tests/") for f in files)
+    # the environment is built from the staged docker/ context
+    assert context == code / "docker" and call["context_files"][0] == ["Dockerfile", "requirements.txt"]
+    assert job.experiment_name == EXP
+    assert re.fullmatch(rf"{EXP}-\d{{8}}-\d{{6}}", job.name)  # no git repository here: no sha part
+    assert job.tags["image_context_hash"] == images.context_hash(exp / "docker", {})
+    assert job.tags["git_commit"] == "unknown" and job.tags["git_dirty"] == "unknown"
+    out, err = capsys.readouterr()
+    assert f"job: {job.name}" in out and f"studio: {FAKE_URL}{job.name}" in out
+    assert re.search(r"snapshot: \d+ files, [\d.]+ KiB", err)
+    assert tree_state(repo / "src") == before
+
+
+def test_set_and_name_reach_the_job(repo, fake):
+    argv = [
+        "--set",
+        "display_name=tuned",
+        "tags.owner=me",
+        "--set",
+        "compute=azureml:gpu-cluster",
+        "--name",
+        "run-1",
+    ]
+    assert run("job", "--exp", EXP, "--", *argv) == 0
+    job = fake.jobs.received[0]["job"]
+    assert (
+        job.display_name == "tuned"
+        and job.compute.removeprefix("azureml:") == "gpu-cluster"
+        and job.name == "run-1"
+    )
+    assert job.tags["owner"] == "me" and "image_context_hash" in job.tags
+
+
+def test_git_commit_and_dirty_tags(repo, fake):
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    assert run("job", "--exp", EXP) == 0
+    (repo / "src" / EXP / "main.py").write_text("# changed\n")
+    assert run("job", "--exp", EXP) == 0
+    clean, dirty = (call["job"] for call in fake.jobs.received)
+    assert clean.tags["git_commit"] == head and clean.tags["git_dirty"] == "false"
+    assert dirty.tags["git_dirty"] == "true"
+    assert clean.name.endswith("-" + head[:7])
+
+
+PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+settings:
+  default_compute: azureml:cpu-cluster
+inputs:
+  raw:
+    type: uri_file
+    path: ../../raw.csv
+jobs:
+  prep:
+    type: command
+    code: .
+    command: python main.py --data ${{inputs.data}} --out ${{outputs.out}}
+    environment:
+      build:
+        path: docker
+    inputs:
+      data: ${{parent.inputs.raw}}
+    outputs:
+      out:
+        type: uri_folder
+  train:
+    type: command
+    code: .
+    command: python main.py --data ${{inputs.data}}
+    environment:
+      build:
+        path: docker
+    inputs:
+      data: ${{parent.jobs.prep.outputs.out}}
+"""
+
+SWEEP = """\
+$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+type: sweep
+trial:
+  code: .
+  command: python main.py --lr ${{search_space.lr}}
+  environment:
+    build:
+      path: docker
+search_space:
+  lr:
+    type: uniform
+    min_value: 0.01
+    max_value: 0.1
+objective:
+  goal: minimize
+  primary_metric: rmse
+sampling_algorithm: random
+limits:
+  max_total_trials: 4
+compute: azureml:cpu-cluster
+"""
+
+
+@pytest.mark.parametrize("kind, text", [("pipeline", PIPELINE), ("sweep", SWEEP)])
+def test_pipeline_and_sweep_jobs_use_the_snapshot_everywhere(repo, fake, kind, text):
+    (repo / "src" / EXP / f"{kind}.yaml").write_text(text)
+    (repo / "raw.csv").write_text("a\n1\n")
+    assert run("job", "--exp", EXP, "--file", f"{kind}.yaml") == 0
+    call = fake.jobs.received[0]
+    job = call["job"]
+    assert job.type == kind and job.experiment_name == EXP
+    assert len(call["code"]) == (2 if kind == "pipeline" else 1)
+    assert len(set(call["code"])) == 1 and call["code"][0].name == EXP and not call["code"][0].exists()
+    assert all("common/__init__.py" in files for files in call["code_files"])
+    assert all(c == call["code"][0] / "docker" for c in call["contexts"])
+    if kind == "pipeline":  # a relative local input still points where it did from src/demo
+        assert Path(job.inputs["raw"].path) == (repo / "raw.csv").resolve()
+
+
+def test_stream_exit_code_follows_the_job(repo, monkeypatch, capsys):
+    for status, code in [("Completed", 0), ("Failed", 1)]:
+        client = FakeClient(status)
+        monkeypatch.setattr(azure_ml, "ml_client", lambda repo, config: client)
+        assert run("job", "--exp", EXP, "--", "--stream") == code
+        assert client.jobs.streamed == [client.jobs.received[0]["job"].name]
+    assert "finished with status Failed" in capsys.readouterr().err
+
+
+def test_web_opens_the_studio_page(repo, fake, monkeypatch):
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    assert run("job", "--exp", EXP, "--", "--web") == 0
+    assert opened == [FAKE_URL + fake.jobs.received[0]["job"].name]
+
+
+# --- dry run ------------------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_job_and_listing_and_connects_to_nothing(repo, monkeypatch, capsys):
+    def refuse(*args, **kwargs):
+        raise AssertionError("--dry-run must not connect anywhere")
+
+    monkeypatch.setattr(azure_ml, "ml_client", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    before = tree_state(repo / "src")
+    assert run("job", "--exp", EXP, "--", "--dry-run", "--set", "display_name=dry", "--name", "n1") == 0
+    out, err = capsys.readouterr()
+    listing = [line for line in out.splitlines() if line.startswith("#")]
+    assert any(line.endswith(" main.py") for line in listing) and any(
+        "common/__init__.py" in x for x in listing
+    )
+    assert not any(line.endswith(" local.py") or ".env" in line for line in listing)
+    resolved = yaml.safe_load(out)  # listing lines are YAML comments: stdout is the resolved job
+    assert (
+        resolved["name"] == "n1" and resolved["display_name"] == "dry" and resolved["experiment_name"] == EXP
+    )
+    assert resolved["component"]["command"].startswith("python main.py")
+    assert "image_context_hash" in resolved["tags"]
+    assert "snapshot:" in err
+    assert tree_state(repo / "src") == before
+
+
+def _unshare_works() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="unshare -rn (a network namespace) is not permitted here")
+def test_dry_run_works_without_any_network(tmp_path):
+    """In a network namespace with no interfaces up, a dry run still validates, stages and prints."""
+    root = make_repo(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCAFFOLD_ROOT": str(root)}
+    for key in SETTINGS:
+        env.pop(key, None)
+    result = subprocess.run(
+        ["unshare", "-rn", PYTHON, "-m", "scaffold", "job", "--exp", EXP, "--", "--dry-run"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["experiment_name"] == EXP
+    assert "snapshot:" in result.stderr
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+def test_malformed_yaml_names_file_and_line(repo, fake, capsys):
+    path = repo / "src" / EXP / "azure-ml-job.yaml"
+    path.write_text(path.read_text().replace("code: .", "code: [.\n  oops: :"))
+    assert run("job", "--exp", EXP) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"error: src/{EXP}/azure-ml-job.yaml:\d+:\d+: invalid YAML: .+", err), err
+    assert fake.jobs.received == []
+
+
+def test_unknown_field_names_file_line_and_field(repo, fake, capsys):
+    path = repo / "src" / EXP / "azure-ml-job.yaml"
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "path: docker")
+    lines.insert(at + 1, "    colour: blue")
+    path.write_text("\n".join(lines) + "\n")
+    assert run("job", "--exp", EXP, "--", "--dry-run") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert (
+        err == f"error: src/{EXP}/azure-ml-job.yaml:{at + 2}: environment.build.colour: Unknown field."
+    ), err
+    assert "/tmp" not in err and fake.jobs.received == []
+
+
+def test_unknown_field_from_set_is_reported_as_such(repo, fake, capsys):
+    assert run("job", "--exp", EXP, "--", "--set", "colour=blue") == 2
+    err = capsys.readouterr().err
+    assert "colour: Unknown field. (from --set)" in err and fake.jobs.received == []
+
+
+@pytest.mark.parametrize(
+    "xargs, message",
+    [
+        (["--set", "nothing"], "--set expects key=value"),
+        (["--bogus"], "job XARGS: unknown --bogus"),
+    ],
+)
+def test_bad_xargs(repo, fake, capsys, xargs, message):
+    assert run("job", "--exp", EXP, "--", *xargs) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_job_file_and_unknown_experiment(repo, fake, capsys):
+    assert run("job", "--exp", EXP, "--file", "nope.yaml") == 2
+    assert run("job", "--exp", "ghost") == 2
+    err = capsys.readouterr().err
+    assert f"no job file nope.yaml in src/{EXP}" in err and "unknown experiment 'ghost'" in err
+
+
+def test_missing_settings_stop_before_any_credential_or_upload(repo, monkeypatch, capsys):
+    called = []
+    monkeypatch.setattr(azure_ml, "credential", lambda: called.append(1))
+    assert run("job", "--exp", EXP) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"error: {azure_ml.NOT_CONFIGURED}" and called == []
+
+
+def test_workspace_settings_env_over_config_env_over_config_json(repo, monkeypatch):
+    from scaffold.config import Config
+
+    (repo / "config.json").write_text(
+        '{"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w"}'
+    )
+    monkeypatch.setenv("WORKSPACE", "w-env")
+    settings = azure_ml.workspace_settings(Repo(repo), Config(repo))
+    assert settings == {"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w-env"}
+    (repo / "config.env").write_text("SUBSCRIPTION_ID=s-file\nRESOURCE_GROUP=\nWORKSPACE=w-file\n")
+    settings = azure_ml.workspace_settings(Repo(repo), Config(repo))
+    assert settings["subscription_id"] == "s-file" and settings["workspace_name"] == "w-env"
+    (repo / "config.json").unlink()
+    with pytest.raises(ScaffoldError, match="workspace not configured"):
+        azure_ml.workspace_settings(Repo(repo), Config(repo))
+
+
+@pytest.mark.parametrize("error", ["CredentialUnavailableError", "ClientAuthenticationError"])
+def test_credential_failures_are_one_line(monkeypatch, error):
+    import azure.identity
+    from azure.core import exceptions as core
+
+    exc_type = getattr(azure.identity, error, None) or getattr(core, error)
+
+    class Failing:
+        def get_token(self, *scopes):
+            raise exc_type(message="nothing available")
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Failing)
+    with pytest.raises(ScaffoldError) as info:
+        azure_ml.credential()
+    assert str(info.value) == azure_ml.NO_CREDENTIAL
+
+
+def test_no_credential_end_to_end_fails_fast(tmp_path):
+    """The real DefaultAzureCredential with every source absent: one line, quickly, before any upload.
+
+    No az/azd/pwsh on PATH, no AZURE_* variables, an empty HOME (no token cache), and no managed identity
+    endpoint (a network namespace without interfaces when permitted, so the metadata probe fails at once).
+    """
+    root = make_repo(tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_"))}
+    home = tmp_path / "home"
+    home.mkdir()
+    env.update(SETTINGS, PYTHONPATH=str(REPO), SCAFFOLD_ROOT=str(root), HOME=str(home), PATH=str(home))
+    prefix = [shutil.which("unshare"), "-rn"] if _unshare_works() else []
+    started = time.monotonic()
+    result = subprocess.run(
+        [*prefix, PYTHON, "-m", "scaffold", "job", "--exp", EXP],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: {azure_ml.NO_CREDENTIAL}"
+    assert "Traceback" not in result.stderr and "submitting" not in result.stderr
+    assert elapsed < 60
+
+
+# --- data assets and compute --------------------------------------------------------------------------
+
+
+def test_data_asset_file_and_folder(repo, fake, capsys):
+    (repo / "data").mkdir()
+    (repo / "data" / "trips.csv").write_text("a\n1\n")
+    (repo / "data" / "set").mkdir()
+    (repo / "data" / "set" / "part.csv").write_text("a\n2\n")
+    assert run("data-asset", "--name", "trips", "--path", "data/trips.csv", "--version", "3") == 0
+    assert run("data-asset", "--name", "set", "--path", "data/set", "--version", "") == 0
+    first, second = fake.data.received
+    assert (first.type, first.version, Path(first.path)) == ("uri_file", "3", repo / "data" / "trips.csv")
+    assert (second.type, second.version, Path(second.path)) == ("uri_folder", None, repo / "data" / "set")
+    assert "registered data asset trips:3" in capsys.readouterr().out
+
+
+def test_data_asset_dry_run_and_errors(repo, monkeypatch, capsys):
+    monkeypatch.setattr(azure_ml, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    (repo / "d.csv").write_text("a\n")
+    assert run("data-asset", "--name", "d", "--path", "d.csv", "--version", "", "--", "--dry-run") == 0
+    assert yaml.safe_load(capsys.readouterr().out)["type"] == "uri_file"
+    assert run("data-asset", "--name", "d", "--path", "missing.csv", "--version", "") == 2
+    assert run("data-asset", "--name", "", "--path", "d.csv", "--version", "") == 2
+    assert run("data-asset", "--name", "bad name", "--path", "d.csv", "--version", "") == 2
+    err = capsys.readouterr().err
+    assert (
+        "no such file or folder: missing.csv" in err
+        and "NAME is required" in err
+        and "invalid data asset" in err
+    )
+
+
+def test_compute_defaults_scale_to_zero(repo, fake, capsys):
+    assert run("compute", "--name", "", "--size", "", "--max", "") == 0
+    assert (
+        run("compute", "--name", "gpu-cluster", "--size", "Standard_NC6", "--max", "2", "--", "--idle", "600")
+        == 0
+    )
+    default, gpu = fake.compute.received
+    assert (default.name, default.size, default.min_instances, default.max_instances) == (
+        "cpu-cluster",
+        "Standard_DS3_v2",
+        0,
+        4,
+    )
+    assert (gpu.size, gpu.min_instances, gpu.max_instances, gpu.idle_time_before_scale_down) == (
+        "Standard_NC6",
+        0,
+        2,
+        600,
+    )
+
+
+def test_compute_dry_run_and_errors(repo, monkeypatch, capsys):
+    monkeypatch.setattr(azure_ml, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    assert run("compute", "--name", "c1", "--size", "", "--max", "3", "--", "--dry-run") == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["min_instances"] == 0 and shown["max_instances"] == 3 and shown["type"] == "amlcompute"
+    assert run("compute", "--name", "x", "--size", "", "--max", "") == 2
+    assert run("compute", "--name", "ok-name", "--size", "", "--max", "many") == 2
+    err = capsys.readouterr().err
+    assert "invalid compute name 'x'" in err and "MAX must be a whole number" in err
+
+
+# --- the front door stays light -----------------------------------------------------------------------
+
+
+def test_help_and_parsing_do_not_import_azure():
+    code = (
+        "import sys, contextlib, io\n"
+        "from scaffold import cli\n"
+        "parser = cli.build_parser()\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    for argv in (['--help'], ['job', '--help']):\n"
+        "        try:\n"
+        "            parser.parse_args(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "parser.parse_args(['job', '--exp', 'x', '--', '--dry-run'])\n"
+        "print(sorted(m for m in sys.modules if m == 'azure' or m.startswith('azure.')))\n"
+    )
+    result = subprocess.run([PYTHON, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
