@@ -7,9 +7,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 # Types skops must trust to save and load the model: the fitted trees of our own training, never a download.
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
+# Fewer, larger boosting steps: a few thousandths of R2 below 300 steps at 0.1, in about a third of the time.
 DEFAULTS: dict[str, float | int] = {
-    "learning_rate": 0.1,
-    "max_iter": 300,
+    "learning_rate": 0.2,
+    "max_iter": 120,
     "max_leaf_nodes": 63,
     "min_samples_leaf": 40,
     "l2_regularization": 0.0,
@@ -17,23 +18,11 @@ DEFAULTS: dict[str, float | int] = {
 }
 
 
-def build_model(
-    learning_rate: float = 0.1,
-    max_iter: int = 300,
-    max_leaf_nodes: int = 63,
-    min_samples_leaf: int = 40,
-    l2_regularization: float = 0.0,
-    max_bins: int = 255,
-    random_state: int = 0,
-) -> HistGradientBoostingRegressor:
-    """A regressor with fixed iterations (no early stopping), so training time is predictable."""
+def build_model(random_state: int = 0, **hyperparameters: float | int) -> HistGradientBoostingRegressor:
+    """A regressor with DEFAULTS overridden by `hyperparameters`; fixed iterations keep time predictable."""
+    unknown = set(hyperparameters) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
     return HistGradientBoostingRegressor(
-        learning_rate=learning_rate,
-        max_iter=max_iter,
-        max_leaf_nodes=max_leaf_nodes,
-        min_samples_leaf=min_samples_leaf,
-        l2_regularization=l2_regularization,
-        max_bins=max_bins,
-        early_stopping=False,
-        random_state=random_state,
+        **{**DEFAULTS, **hyperparameters}, early_stopping=False, random_state=random_state
     )

@@ -1,9 +1,9 @@
 """Run the four steps (prep, train, evaluate, register) locally, in order, as `make local` does.
 
-Data: every CSV/Parquet file under <data>/nyc_taxi/raw/ (data/nyc_taxi/raw/ in the repository); if there is
-none, a sample is generated there first. Outputs go to <data>/nyc_taxi/outputs/. <data> is $DATA_DIR or
-../data (the repository's data/ folder, as mounted in the container). Unknown options go to the train step,
-e.g. `make local EXP=nyc_taxi XARGS="--max_iter 500"`.
+Data: every CSV/Parquet file under <data>/<experiment>/raw/ (e.g. data/nyc_taxi/raw/ in the repository); if
+there is none, a sample is generated there first. Outputs go to <data>/<experiment>/outputs/. <data> is
+$DATA_DIR or ../data (the repository's data/ folder, as mounted in the container). Unknown options go to the
+train step, e.g. `make local EXP=nyc_taxi XARGS="--max_iter 500"`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse local options and run the pipeline under one parent MLflow run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--raw_data", type=Path, default=None, help="file or folder (default: <data>/nyc_taxi/raw)"
+        "--raw_data", type=Path, default=None, help="file or folder (default: <data>/<experiment>/raw)"
     )
     parser.add_argument(
         "--rows", type=int, default=200_000, help="size of the generated sample, if one is needed"

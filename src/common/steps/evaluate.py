@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, experiment: Experiment) -> dict:
         champion_metrics, champion_version, note = None, None, "no registered champion"
         version = latest_version(args.model_name)
         if version is not None:
-            champion_version = version.version
+            champion_version = str(version.version)
             try:
                 champion = mlflow.pyfunc.load_model(model_uri(version))
                 champion_metrics = regression_metrics(target, champion.predict(features))
