@@ -450,6 +450,7 @@ def submit_job(
 
 
 def _check_code(job, root: Path, exp: str, display: str, err) -> None:
+    root = root.resolve()  # code paths are resolved: compare like with like (/tmp may be a link)
     for path in code_paths(job):
         if not path.is_relative_to(root):
             raise ScaffoldError(
@@ -511,7 +512,8 @@ def register_data(
     )
     files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
-    print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB", file=out)
+    shown = f"version {version}" if version else "next version"
+    print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}", file=out)
     if dry_run:
         print("# dry run: nothing registered", file=out)
         print(as_yaml(asset), file=out)
