@@ -85,7 +85,7 @@ def _fare(city, trips):
 
 
 def test_nyc_tariff_rules():
-    # JFK <-> Manhattan: $70 flat + MTA tax + improvement + congestion (+ maybe a toll), whatever the distance.
+    # JFK <-> Manhattan: $70 flat + MTA tax + improvement + congestion (+ maybe a toll), any distance.
     base = 70 + 0.5 + 1.0 + 2.5
     to_jfk = _fare(NYC, _trips(NYC, "midtown", "jfk", hour=11, miles=17))
     assert base - 1 < to_jfk < base + 6.94 + 1
