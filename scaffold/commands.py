@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -61,11 +60,9 @@ def _image(repo: Repo, config: Config, exp: str, client, xargs: list[str] | None
 
 
 def build_exp(args) -> int:
-    from scaffold.docker_client import connect
-
     repo, config = _context()
     experiments.require(repo, args.exp)
-    _image(repo, config, args.exp, connect(), args.xargs)
+    _image(repo, config, args.exp, None, args.xargs)
     return 0
 
 
@@ -80,9 +77,8 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
         command = ["python", entry, *script_argv[1:]] if script_argv[:1] == ["python"] else script_argv
         return venv_runner.run(repo, args.exp, command, secrets)
     from scaffold import containers
-    from scaffold.docker_client import connect
 
-    image = spec_options.pop("image", None) or _image(repo, config, args.exp, connect(), quiet=True)
+    image = spec_options.pop("image", None) or _image(repo, config, args.exp, None, quiet=True)
     command = containers.script_command(script_argv[1], script_argv[2:]) if script_argv[:1] == ["python"] else script_argv
     spec = containers.RunSpec(
         repo, args.exp, image, command, secrets=secrets, run_xargs=getattr(args, "run_xargs", ""), **spec_options
@@ -104,16 +100,14 @@ def terminal(args) -> int:
 
 def jupyter(args) -> int:
     from scaffold import containers, jupyter_image
-    from scaffold.docker_client import connect
 
     repo, config = _context()
     experiments.require(repo, args.exp)
     if args.runner == "venv":
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
     containers.check_port_free(args.port)
-    client = connect()
-    base = _image(repo, config, args.exp, client, quiet=True)
-    image = jupyter_image.ensure(client, repo, args.exp, base)
+    base = _image(repo, config, args.exp, None, quiet=True)
+    image = jupyter_image.ensure(None, repo, args.exp, base)
     token = jupyter_image.new_token()
     repo.notebooks.mkdir(exist_ok=True)
     print(f"JupyterLab for {args.exp}: http://127.0.0.1:{args.port}/lab?token={token}", file=sys.stderr)
@@ -138,6 +132,8 @@ def test(args) -> int:
 
 
 def format(args) -> int:  # noqa: A001 - the command is called `format`
+    import subprocess
+
     repo, _ = _context()
     bin_dir = Path(sys.executable).parent
     targets = [p for p in ("scaffold", "tests", "benchmarks", "src") if (repo.root / p).exists()]

@@ -9,13 +9,28 @@ This file is mounted read-only into containers; it needs only the standard libra
 
 import os
 import runpy
+import sqlite3
 import sys
+
+
+def experiment_exists(name: str) -> bool:
+    """Ask the SQLite store directly, so a script that never imports mlflow does not pay for it."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    path = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+    if not path or not os.path.exists(path):
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            row = db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
 
 
 def ensure_experiment() -> None:
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
     root = os.environ.get("SCAFFOLD_ARTIFACT_ROOT")
-    if not name or not root:
+    if not name or not root or experiment_exists(name):
         return
     try:
         import mlflow

@@ -5,10 +5,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
-import shutil
 import stat
-import tempfile
-import zipfile
 from pathlib import Path, PurePosixPath
 
 from scaffold.errors import ScaffoldError
@@ -62,6 +59,9 @@ def _listing(known: list[str]) -> str:
 
 def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-cluster") -> Path:
     """Create src/<name> atomically: build it in a hidden temporary folder, then rename it into place."""
+    import shutil
+    import tempfile
+
     validate_name(name)
     target = repo.experiment(name)
     if target.exists() or target.is_symlink():
@@ -91,8 +91,10 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
     return target
 
 
-def _read_template(zip_path: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+def _read_template(zip_path: Path) -> list:
     """Every entry of the template with its safe relative path; refuses the whole zip on one bad entry."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(zip_path) as archive:
             entries = [(info, _safe_member(info, zip_path.name)) for info in archive.infolist()]
@@ -103,6 +105,9 @@ def _read_template(zip_path: Path) -> list[tuple[zipfile.ZipInfo, PurePosixPath]
 
 def _extract_template(zip_path: Path, entries, dest: Path) -> None:
     """Unpack checked entries of the template into `dest`."""
+    import shutil
+    import zipfile
+
     dest.mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as archive:
         for info, relative in entries:
@@ -117,7 +122,7 @@ def _extract_template(zip_path: Path, entries, dest: Path) -> None:
                 out.chmod(0o755)
 
 
-def _safe_member(info: zipfile.ZipInfo, archive_name: str) -> PurePosixPath | None:
+def _safe_member(info, archive_name: str) -> PurePosixPath | None:
     name = info.filename.replace("\\", "/")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
@@ -131,6 +136,8 @@ def _safe_member(info: zipfile.ZipInfo, archive_name: str) -> PurePosixPath | No
 
 def _copy_experiment(source: Path, dest: Path) -> None:
     """Copy an experiment's files, leaving out caches and outputs; links pointing outside it are refused."""
+    import shutil
+
     root = source.resolve()
     for path in source.rglob("*"):
         if path.is_symlink() and not path.resolve().is_relative_to(root):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from scaffold.errors import ScaffoldError
@@ -31,14 +30,14 @@ def context_hash(context: Path, build_args: dict[str, str]) -> str:
     return digest.hexdigest()[:12]
 
 
-@dataclass
 class ImageSpec:
     """What to build: a repository name, its context folder and build arguments."""
 
-    name: str
-    context: Path
-    build_args: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
+    def __init__(self, name: str, context: Path, build_args=None, labels=None):
+        self.name = name
+        self.context = context
+        self.build_args: dict[str, str] = dict(build_args or {})
+        self.labels: dict[str, str] = dict(labels or {})
 
     @property
     def hash(self) -> str:
@@ -68,18 +67,35 @@ def exists(client, tag: str) -> bool:
 
 
 def ensure(client, spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=None) -> str:
-    """Return the image tag, building it first unless an image with that content hash exists."""
+    """Return the image tag, building it first unless an image with that content hash exists.
+
+    `client` may be None: the SDK is then connected only when the fast existence check cannot
+    answer or a build is needed.
+    """
+    from scaffold import docker_api
+
     out = out or sys.stderr
     tag = spec.tag
-    if exists(client, tag) and not no_cache:
+    known = None if no_cache else docker_api.image_exists(tag)
+    if known is None and not no_cache:
+        client = client or _connect()
+        known = exists(client, tag)
+    if known and not no_cache:
         if not quiet:
             print(f"image {tag} is up to date", file=out)
         return tag
+    client = client or _connect()
     print(f"building {tag} from {spec.context}", file=out)
     _build(client, spec, tag, no_cache, out)
     client.images.get(tag).tag(spec.name, "latest")
     print(f"built {tag} (also tagged {spec.name}:latest)", file=out)
     return tag
+
+
+def _connect():
+    from scaffold.docker_client import connect
+
+    return connect()
 
 
 def _build(client, spec: ImageSpec, tag: str, no_cache: bool, out) -> None:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
 class Repo:
-    """Absolute paths of the repository's well-known folders and files."""
+    """Absolute paths of the repository's well-known folders and files (no dataclass: startup matters)."""
 
-    root: Path
+    __slots__ = ("root",)
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Repo({str(self.root)!r})"
 
     @classmethod
     def find(cls) -> "Repo":

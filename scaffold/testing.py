@@ -102,10 +102,9 @@ def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> O
         return read_report(name, code, report)
     from scaffold import containers
     from scaffold.commands import _image
-    from scaffold.docker_client import connect
 
     try:
-        image = _image(repo, config, name, connect(), quiet=True)
+        image = _image(repo, config, name, None, quiet=True)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Outcome(name, exc.exit_code, failed=1)
