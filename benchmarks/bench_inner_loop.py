@@ -46,7 +46,9 @@ def prepare(repo: Path) -> str:
 
     copy_repository(repo)
     name = "bench_loop"
-    subprocess.run([PY, "-m", "scaffold", "new-exp", "--exp", name], cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PY, "-m", "scaffold", "new-exp", "--exp", name], cwd=repo, check=True, stdout=subprocess.DEVNULL
+    )
     (repo / "src" / name / "local.py").write_text("print('ok')\n")
     return name
 
@@ -74,15 +76,20 @@ def main(argv: list[str]) -> None:
         build_make, build_docker = side_by_side(["make", "build-exp", f"EXP={name}"], docker_build, repo, env)
 
         help_make, baseline = side_by_side(["make", "help"], ["true"], repo, env)
-        help_driver, python_bare = side_by_side([PY, "-m", "scaffold", "--help"], [PY, "-c", "pass"], repo, env)
+        help_driver, python_bare = side_by_side(
+            [PY, "-m", "scaffold", "--help"], [PY, "-c", "pass"], repo, env
+        )
         shutil.rmtree(repo / "src" / name, ignore_errors=True)
-        subprocess.run(["docker", "rmi", "-f", f"{name}:bench", run.image, f"{name}:latest"], capture_output=True)
+        subprocess.run(
+            ["docker", "rmi", "-f", f"{name}:bench", run.image, f"{name}:latest"], capture_output=True
+        )
 
+    build_met = build_make <= 0.5 and build_make < build_docker
     rows = [
         ["make local (warm image) vs bare docker run", f"{local_make:.3f}", f"{local_bare:.3f}",
          f"{local_make - local_bare:+.3f} s", "overhead <= 0.3 s", _ok(local_make - local_bare <= 0.3)],
-        ["make build-exp (unchanged) vs docker build (warm cache)", f"{build_make:.3f}", f"{build_docker:.3f}",
-         f"x{build_make / build_docker:.2f}", "<= 0.5 s and faster", _ok(build_make <= 0.5 and build_make < build_docker)],
+        ["make build-exp (unchanged) vs docker build", f"{build_make:.3f}", f"{build_docker:.3f}",
+         f"x{build_make / build_docker:.2f}", "<= 0.5 s and faster", _ok(build_met)],
         ["make help vs `true`", f"{help_make:.3f}", f"{baseline:.3f}", f"{help_make - baseline:+.3f} s",
          "<= 0.1 s", _ok(help_make <= 0.1)],
         ["python -m scaffold --help vs python -c pass", f"{help_driver:.3f}", f"{python_bare:.3f}",
@@ -90,7 +97,11 @@ def main(argv: list[str]) -> None:
     ]  # fmt: skip
     body = table(["measure", "ours (s, median)", "baseline (s, median)", "difference", "target", "met"], rows)
     print(body)
-    write_section("inner_loop", "Inner loop (`benchmarks/bench_inner_loop.py`)", body + f"\n\n{REPEAT} interleaved runs each, after one warm-up.")
+    write_section(
+        "inner_loop",
+        "Inner loop (`benchmarks/bench_inner_loop.py`)",
+        body + f"\n\n{REPEAT} interleaved runs each, after one warm-up.",
+    )
 
 
 def _ok(flag: bool) -> str:

@@ -21,10 +21,16 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 def write_section(name: str, title: str, body: str) -> None:
     """Replace (or append) the section named `name` in RESULTS.md."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    stamp = f"_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {_cores()} cores_"
+    stamp = (
+        f"_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {_cores()} cores_"
+    )
     section = f"<!-- bench:{name} -->\n## {title}\n\n{stamp}\n\n{body.strip()}\n<!-- /bench:{name} -->"
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
     RESULTS.write_text(text)
 
 

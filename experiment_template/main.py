@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
             report = Path(folder) / "summary.json"
             report.write_text(json.dumps(summary, indent=2))
             mlflow.log_artifact(str(report))
-        print(f"run {run.info.run_id}: {args.target}_mean = {summary[args.target]['mean']:.4f} over {len(frame)} rows")
+        mean = summary[args.target]["mean"]
+        print(f"run {run.info.run_id}: {args.target}_mean = {mean:.4f} over {len(frame)} rows")
     return summary
 
 

@@ -27,7 +27,9 @@ def list(args) -> int:  # noqa: A001 - the command is called `list`
 
 def new_exp(args) -> int:
     repo, config = _context()
-    target = experiments.new_experiment(repo, args.exp, args.source, compute=config.get("COMPUTE", "cpu-cluster"))
+    target = experiments.new_experiment(
+        repo, args.exp, args.source, compute=config.get("COMPUTE", "cpu-cluster")
+    )
     origin = f"src/{args.source}" if args.source else repo.template_zip.name
     print(f"created {target.relative_to(repo.root)} from {origin}; next: make local EXP={args.exp}")
     return 0
@@ -40,7 +42,9 @@ def _build_options(xargs: list[str]) -> argparse.Namespace:
     try:
         options = parser.parse_args(xargs)
     except (argparse.ArgumentError, SystemExit):
-        raise ScaffoldError(f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}")
+        raise ScaffoldError(
+            f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
+        )
     pairs = {}
     for item in options.build_arg:
         key, sep, value = item.partition("=")
@@ -51,7 +55,9 @@ def _build_options(xargs: list[str]) -> argparse.Namespace:
     return options
 
 
-def _image(repo: Repo, config: Config, exp: str, client, xargs: list[str] | None = None, quiet: bool = False) -> str:
+def _image(
+    repo: Repo, config: Config, exp: str, client, xargs: list[str] | None = None, quiet: bool = False
+) -> str:
     from scaffold import images
 
     options = _build_options(xargs or [])
@@ -79,9 +85,19 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
     from scaffold import containers
 
     image = spec_options.pop("image", None) or _image(repo, config, args.exp, None, quiet=True)
-    command = containers.script_command(script_argv[1], script_argv[2:]) if script_argv[:1] == ["python"] else script_argv
+    command = (
+        containers.script_command(script_argv[1], script_argv[2:])
+        if script_argv[:1] == ["python"]
+        else script_argv
+    )
     spec = containers.RunSpec(
-        repo, args.exp, image, command, secrets=secrets, run_xargs=getattr(args, "run_xargs", ""), **spec_options
+        repo,
+        args.exp,
+        image,
+        command,
+        secrets=secrets,
+        run_xargs=getattr(args, "run_xargs", ""),
+        **spec_options,
     )
     return containers.run(spec)
 
@@ -136,7 +152,8 @@ def format(args) -> int:  # noqa: A001 - the command is called `format`
 
     repo, _ = _context()
     bin_dir = Path(sys.executable).parent
-    targets = [p for p in ("scaffold", "tests", "benchmarks", "src") if (repo.root / p).exists()]
+    folders = ("scaffold", "tests", "benchmarks", "src", "experiment_template")
+    targets = [p for p in folders if (repo.root / p).exists()]
     check = ["--check", "--diff"] if args.check else []
     steps = [
         [str(bin_dir / "isort"), *check, *targets],

@@ -79,8 +79,19 @@ class RunSpec:
             self.repo.common: f"{PROJECT}/common",
             Path(__file__).with_name("container_entry.py"): ENTRY,
         }
-        argv = ["docker", "run", "--rm", "--init", "--name", self.name, "--label", f"scaffold.experiment={self.exp}"]
-        argv += ["-i", "-t"] if self.interactive and sys.stdin.isatty() else (["-i"] if self.interactive else [])
+        argv = [
+            "docker",
+            "run",
+            "--rm",
+            "--init",
+            "--name",
+            self.name,
+            "--label",
+            f"scaffold.experiment={self.exp}",
+        ]
+        argv += (
+            ["-i", "-t"] if self.interactive and sys.stdin.isatty() else (["-i"] if self.interactive else [])
+        )
         if hasattr(os, "getuid"):
             argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
         argv += ["--workdir", f"{PROJECT}/{self.exp}"]
@@ -121,7 +132,9 @@ def check_port_free(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise ScaffoldError(f"port {port} on 127.0.0.1 is already in use; choose another with PORT=...") from None
+            raise ScaffoldError(
+                f"port {port} on 127.0.0.1 is already in use; choose another with PORT=..."
+            ) from None
 
 
 def prepare_mounts(repo: Repo) -> None:
@@ -163,7 +176,9 @@ def run(spec: RunSpec) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if code == 125:
-        raise ScaffoldError(f"docker could not start the container for {spec.exp} (see the message above)", 125)
+        raise ScaffoldError(
+            f"docker could not start the container for {spec.exp} (see the message above)", 125
+        )
     return code
 
 
@@ -178,4 +193,6 @@ def stop(name: str) -> None:
 
 def remove(name: str) -> None:
     """Force-remove the container if it is still there (a no-op when --rm already did it)."""
-    subprocess.run(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        ["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )

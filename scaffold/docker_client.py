@@ -7,8 +7,9 @@ from scaffold.errors import ScaffoldError
 
 def connect():
     """Return a connected docker.DockerClient (imported lazily: it costs ~0.1 s)."""
-    import docker
     from docker.errors import DockerException
+
+    import docker
 
     try:
         client = docker.from_env()

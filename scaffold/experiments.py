@@ -47,7 +47,9 @@ def require(repo: Repo, name: str) -> Path:
     """The folder of an existing experiment, or a one-line error listing the known ones."""
     known = discover(repo)
     if not name:
-        raise ScaffoldError(f"EXP is required, e.g. EXP={known[0] if known else 'my_experiment'}; known: {_listing(known)}")
+        raise ScaffoldError(
+            f"EXP is required, e.g. EXP={known[0] if known else 'my_experiment'}; known: {_listing(known)}"
+        )
     if name not in known:
         raise ScaffoldError(f"unknown experiment {name!r}; known: {_listing(known)}")
     return repo.experiment(name)
@@ -141,14 +143,21 @@ def _copy_experiment(source: Path, dest: Path) -> None:
     root = source.resolve()
     for path in source.rglob("*"):
         if path.is_symlink() and not path.resolve().is_relative_to(root):
-            raise ScaffoldError(f"refusing to copy {path.relative_to(source)}: it links outside src/{source.name}")
+            raise ScaffoldError(
+                f"refusing to copy {path.relative_to(source)}: it links outside src/{source.name}"
+            )
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
 
 
 def _substitute(folder: Path, replacements: dict[str, str], whole_words: bool) -> None:
     """Replace names in every UTF-8 text file of a freshly created experiment."""
     patterns = [
-        (re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])" if whole_words else re.escape(old)), new)
+        (
+            re.compile(
+                rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])" if whole_words else re.escape(old)
+            ),
+            new,
+        )
         for old, new in replacements.items()
     ]
     for path in sorted(folder.rglob("*")):

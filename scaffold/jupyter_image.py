@@ -28,8 +28,11 @@ def new_token() -> str:
 def command() -> list[str]:
     """JupyterLab on all interfaces inside the container; the driver publishes it on 127.0.0.1 only."""
     return [
-        "jupyter", "lab",
-        "--ip=0.0.0.0", f"--port={PORT}", "--no-browser",
+        "jupyter",
+        "lab",
+        "--ip=0.0.0.0",
+        f"--port={PORT}",
+        "--no-browser",
         "--ServerApp.root_dir=/project",
         "--allow-root",  # CI runs as root; the container user is the host user either way
     ]  # fmt: skip  (the token comes from JUPYTER_TOKEN, passed by name so it is not on a command line)

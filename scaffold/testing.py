@@ -66,9 +66,9 @@ def run_all(repo: Repo, config: Config, args) -> int:
             for name in names:
                 outcomes.append(_experiment(repo, config, name, reports_dir, args))
     print("\nsuite results:")
-    for outcome in outcomes:
-        status = "ok" if outcome.ok else f"FAILED (exit {outcome.code})"
-        print(f"  {outcome.suite}: {outcome.passed} passed, {outcome.failed} failed, {outcome.skipped} skipped {status}")
+    for o in outcomes:
+        status = "ok" if o.ok else f"FAILED (exit {o.code})"
+        print(f"  {o.suite}: {o.passed} passed, {o.failed} failed, {o.skipped} skipped {status}")
     passed = sum(o.passed for o in outcomes)
     failed = sum(o.failed for o in outcomes)
     skipped = sum(o.skipped for o in outcomes)

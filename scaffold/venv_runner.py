@@ -24,11 +24,16 @@ def ensure_venv(repo: Repo, exp: str) -> Path:
     wanted = hashlib.sha256(requirements.read_bytes()).hexdigest() if requirements.is_file() else "none"
     if python.exists() and stamp.is_file() and stamp.read_text() == wanted:
         return python
-    print(f"preparing virtualenv {folder.relative_to(repo.root)} from {requirements.relative_to(repo.root)}", file=sys.stderr)
+    print(
+        f"preparing virtualenv {folder.relative_to(repo.root)} from {requirements.relative_to(repo.root)}",
+        file=sys.stderr,
+    )
     if not python.exists():
         venv.EnvBuilder(with_pip=True).create(folder)
     if requirements.is_file():
-        result = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=False)
+        result = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=False
+        )
         if result.returncode != 0:
             raise ScaffoldError(f"pip could not install {requirements.relative_to(repo.root)} (see above)")
     stamp.write_text(wanted)

@@ -8,7 +8,7 @@ from scaffold.errors import ScaffoldError
 
 def test_parses_comments_quotes_and_export(tmp_path):
     env = tmp_path / "config.env"
-    env.write_text('# c\n\nA=1\nexport B="two words"\nC=\'x\'  # trailing\nD=\n')
+    env.write_text("# c\n\nA=1\nexport B=\"two words\"\nC='x'  # trailing\nD=\n")
     assert parse_env_file(env) == {"A": "1", "B": "two words", "C": "x", "D": ""}
 
 

@@ -22,7 +22,12 @@ def test_make_alone_prints_help_for_every_target():
 
 def test_every_target_documents_its_arguments():
     help_text = make(REPO).stdout
-    for target, variable in [("new-exp", "EXP=name"), ("local", "RUN_XARGS"), ("job", "--dry-run"), ("data-asset", "PATH=p")]:
+    for target, variable in [
+        ("new-exp", "EXP=name"),
+        ("local", "RUN_XARGS"),
+        ("job", "--dry-run"),
+        ("data-asset", "PATH=p"),
+    ]:
         line = next(line for line in help_text.splitlines() if line.split()[:1] == [target])
         assert variable in line
 
@@ -36,7 +41,17 @@ def test_driver_help_lists_commands_and_imports_nothing_heavy():
         "print('HEAVY', heavy)\n"
     )
     result = subprocess.run([PYTHON, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    for command in ("new-exp", "build-exp", "local", "terminal", "jupyter", "test", "format", "mlflow-ui", "job"):
+    for command in (
+        "new-exp",
+        "build-exp",
+        "local",
+        "terminal",
+        "jupyter",
+        "test",
+        "format",
+        "mlflow-ui",
+        "job",
+    ):
         assert command in result.stdout
     assert "HEAVY []" in result.stdout
 

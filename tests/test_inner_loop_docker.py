@@ -31,7 +31,9 @@ def built(module_repo):
 
 def containers_of(name: str) -> list[str]:
     result = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"], capture_output=True, text=True
+        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"],
+        capture_output=True,
+        text=True,
     )
     return result.stdout.split()
 
@@ -122,7 +124,10 @@ def test_secrets_from_dotenv_reach_the_run_only(built):
 
 def test_terminal_has_the_run_environment(built):
     repo, name, _ = built
-    script = "id -u; pwd; ls ../data >/dev/null && echo data-ok; python -c 'import common; print(\"common-ok\")'; exit 3\n"
+    script = (
+        "id -u; pwd; ls ../data >/dev/null && echo data-ok\n"
+        "python -c 'import common; print(\"common-ok\")'; exit 3\n"
+    )
     result = subprocess.run(
         [PYTHON, "-m", "scaffold", "terminal", "--exp", name],
         cwd=repo,
@@ -173,7 +178,9 @@ def test_experiment_tests_run_in_its_container(built):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "tests/test_main.py ....." in result.stdout  # the template's own five tests
     assert "../common/tests/" in result.stdout  # common's tests, in this experiment's environment
-    passed = int(re.search(rf"^  {name}: (\d+) passed, 0 failed, 0 skipped ok$", result.stdout, re.M).group(1))
+    passed = int(
+        re.search(rf"^  {name}: (\d+) passed, 0 failed, 0 skipped ok$", result.stdout, re.M).group(1)
+    )
     assert f"total: {passed} passed, 0 failed, 0 skipped" in result.stdout and passed > 5
 
 
@@ -191,7 +198,9 @@ def test_failing_experiment_test_fails_make_test(built):
 
 def test_venv_runner_runs_without_docker(built):
     repo, name, _ = built
-    result = make(repo, "local", f"EXP={name}", "RUNNER=venv", env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    result = make(
+        repo, "local", f"EXP={name}", "RUNNER=venv", env={"DOCKER_HOST": "unix:///nonexistent.sock"}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "value_mean = 5.0000 over 100 rows" in result.stdout
     with sqlite3.connect(repo / "mlruns" / "mlflow.db") as db:
@@ -229,4 +238,6 @@ def test_missing_and_unknown_exp(built):
     missing = make(repo, "local")
     assert missing.returncode != 0 and "error: EXP is required" in missing.stderr
     unknown = make(repo, "build-exp", "EXP=nope")
-    assert unknown.returncode != 0 and "unknown experiment 'nope'" in unknown.stderr and name in unknown.stderr
+    assert (
+        unknown.returncode != 0 and "unknown experiment 'nope'" in unknown.stderr and name in unknown.stderr
+    )

@@ -88,7 +88,9 @@ def test_jupyter_serves_on_loopback_with_token_and_cleans_up(experiment):
         code = stop(process)
     assert code == 130
     leftover = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"], capture_output=True, text=True
+        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"],
+        capture_output=True,
+        text=True,
     )
     assert leftover.stdout.split() == []
 

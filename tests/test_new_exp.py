@@ -17,8 +17,8 @@ def test_creates_experiment_with_name_substituted(fresh_repo):
     result = driver(fresh_repo, "new-exp", "--exp", "churn")
     assert result.returncode == 0, result.stderr
     exp = fresh_repo / "src" / "churn"
-    for relative in ("main.py", "local.py", "docker/Dockerfile", "docker/requirements.txt", "azure-ml-job.yaml",
-                     ".amlignore", "tests/test_main.py", "README.md"):  # fmt: skip
+    expected = ["main.py", "local.py", "docker/Dockerfile", "docker/requirements.txt", "azure-ml-job.yaml"]
+    for relative in [*expected, ".amlignore", "tests/test_main.py", "README.md"]:
         assert (exp / relative).is_file(), relative
     texts = [p.read_text() for p in exp.rglob("*") if p.is_file()]
     assert not any("__EXP__" in t or "__COMPUTE__" in t for t in texts)
