@@ -58,9 +58,9 @@ new-exp: $(STAMP)
 build-exp: $(STAMP)
 	@$(DRIVER) build-exp --exp "$(EXP)" -- $(XARGS)
 
-## Run local.py in the experiment's container: EXP=x [XARGS=...] [RUN_XARGS=...] [GPUS=all] [RUNNER=venv]
+## Run local.py in the experiment's container: EXP=x [XARGS=...] [RUN_XARGS=...] [GPUS=all] [RUNNER=venv] [PORT=n]
 local: $(STAMP)
-	@$(DRIVER) local --exp "$(EXP)" --runner "$(RUNNER)" --gpus "$(GPUS)" --run-xargs "$(RUN_XARGS)" -- $(XARGS)
+	@$(DRIVER) local --exp "$(EXP)" --runner "$(RUNNER)" --gpus "$(GPUS)" --port "$(PORT)" --run-xargs "$(RUN_XARGS)" -- $(XARGS)
 
 ## Open a shell in the experiment's container: EXP=x [RUN_XARGS=...]
 terminal: $(STAMP)

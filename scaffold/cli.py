@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("local", "run local.py in the experiment's container (or virtualenv with --runner venv)")
     _runtime_options(p)
     p.add_argument("--gpus", default="", help="GPUs to expose, e.g. all")
+    p.add_argument("--port", default="", help="publish this port on 127.0.0.1 and set SCAFFOLD_PORT")
     p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for local.py")
 
     p = command("terminal", "open an interactive shell in the experiment's container")

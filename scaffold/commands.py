@@ -104,7 +104,19 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
 
 def local(args) -> int:
     repo, config = _context()
-    return _run(args, repo, config, ["python", "local.py", *args.xargs], gpus=args.gpus)
+    options = {}
+    port = str(getattr(args, "port", "") or "").strip()
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ScaffoldError(f"PORT must be a port number, got {port!r}")
+        if args.runner != "venv":
+            from scaffold import containers
+
+            containers.check_port_free(int(port))
+            options["ports"] = {int(port): int(port)}
+        # The script learns the published port; with RUNNER=venv it runs on the host, so nothing is published.
+        options["extra_env" if args.runner != "venv" else "secrets"] = {"SCAFFOLD_PORT": port}
+    return _run(args, repo, config, ["python", "local.py", *args.xargs], gpus=args.gpus, **options)
 
 
 def terminal(args) -> int:
