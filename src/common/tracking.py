@@ -55,9 +55,9 @@ def log_params(params: Mapping[str, object]) -> None:
     mlflow.log_params({key: value for key, value in params.items() if value is not None})
 
 
-def log_metrics(metrics: Mapping[str, float], prefix: str = "") -> None:
-    """Log metrics, each name prefixed (e.g. `test_`)."""
-    mlflow.log_metrics({f"{prefix}{key}": float(value) for key, value in metrics.items()})
+def log_metrics(metrics: Mapping[str, float], prefix: str = "", step: int | None = None) -> None:
+    """Log metrics, each name prefixed (e.g. `test_`), optionally at a training step."""
+    mlflow.log_metrics({f"{prefix}{key}": float(value) for key, value in metrics.items()}, step=step)
 
 
 def log_figure(figure, name: str) -> None:

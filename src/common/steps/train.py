@@ -31,6 +31,28 @@ def add_arguments(parser: argparse.ArgumentParser, experiment: Experiment) -> No
     for name, kind in HYPERPARAMETERS.items():
         parser.add_argument(f"--{name}", type=kind, default=defaults[name])
     parser.add_argument("--random_state", type=int, default=0)
+    parser.add_argument(
+        "--log_every",
+        type=int,
+        default=0,
+        help="log val_r2 every N boosting iterations (for a sweep's early termination); 0: only at the end",
+    )
+
+
+def fit_in_stages(model, features, target, val_features, val_target, every: int) -> None:
+    """Boost `every` iterations at a time (warm start), logging val_r2 after each stage.
+
+    A sweep's early-termination policy compares trials on these intermediate values and stops poor ones.
+    """
+    total = model.max_iter
+    model.set_params(warm_start=True)
+    for stage in [*range(every, total, every), total]:
+        model.set_params(max_iter=stage)
+        model.fit(features, target)
+        if stage < total:  # the final value is logged with the other val metrics
+            r2 = regression_metrics(val_target, model.predict(val_features))["r2"]
+            tracking.log_metrics({"val_r2": r2}, step=model.n_iter_)
+    model.set_params(warm_start=False)
 
 
 def run(args: argparse.Namespace, experiment: Experiment) -> dict[str, float]:
@@ -45,13 +67,16 @@ def run(args: argparse.Namespace, experiment: Experiment) -> dict[str, float]:
             {**hyper, "random_state": args.random_state, "model": "HistGradientBoostingRegressor"}
         )
         model = build_model(**hyper, random_state=args.random_state)
+        val_features, val_target = read_split(args.prep_data, "val")
         started = time.perf_counter()
-        model.fit(features, target)
+        if args.log_every > 0:
+            fit_in_stages(model, features, target, val_features, val_target, args.log_every)
+        else:
+            model.fit(features, target)
         train_seconds = time.perf_counter() - started
 
-        val_features, val_target = read_split(args.prep_data, "val")
         metrics = regression_metrics(val_target, model.predict(val_features))
-        tracking.log_metrics(metrics, prefix="val_")
+        tracking.log_metrics(metrics, prefix="val_", step=model.n_iter_)
         tracking.log_metrics({"train_seconds": train_seconds, "train_rows": len(features)})
         print(f"train: {len(features)} rows in {train_seconds:.1f}s, val r2 {metrics['r2']:.4f}")
 
