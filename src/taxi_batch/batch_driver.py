@@ -1,0 +1,163 @@
+"""Azure ML batch scoring script for the taxi fare model: init() loads it, run(mini_batch) scores files.
+
+A mini-batch is a list of CSV or Parquet files. `run` returns one row per input row: the file's name, the
+row's position in the file and the predicted fare. With `output_action: append_row` Azure ML appends these
+rows to predictions.csv; `local.py` does the same with the same settings.
+
+Columns are matched by name against the model's signature (any order, extra columns ignored) and typed as
+it says. A file that cannot be read or scored (unreadable, empty, a missing column, a non-numeric or empty
+value) is reported on stderr and counted; its rows are left out, the other files of the mini-batch are
+scored. When more files than BATCH_ERROR_THRESHOLD (the deployment's error_threshold; -1 = no limit) have
+failed, run() raises, which fails the mini-batch and, past the threshold, the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
+THRESHOLD_VARIABLE = "BATCH_ERROR_THRESHOLD"
+INTEGER_TYPES = {"long", "integer"}
+FLOAT_TYPES = {"double", "float"}
+SUFFIXES = {".csv", ".parquet", ".pq"}
+
+logger = logging.getLogger("taxi_batch.driver")
+
+model = None
+columns: list[str] = []
+integer: list[bool] = []
+failures: list[tuple[str, str]] = []  # (file, reason) of every file that failed in this process
+error_threshold = -1
+
+
+class ThresholdExceeded(RuntimeError):
+    """More files failed than the error threshold allows."""
+
+
+def find_model_dir(root: str | Path) -> Path:
+    """The folder holding MLmodel: `root` itself or the one folder below it (how Azure ML mounts models)."""
+    root = Path(root)
+    if (root / "MLmodel").is_file():
+        return root
+    found = sorted(p.parent for p in root.rglob("MLmodel"))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one MLflow model (MLmodel file) under {root}, found {len(found)}")
+    return found[0]
+
+
+def init() -> None:
+    """Load the model and its signature once per process; read the error threshold."""
+    global model, columns, integer, error_threshold
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    root = os.environ.get(MODEL_DIR_VARIABLE)
+    if not root:
+        raise RuntimeError(f"{MODEL_DIR_VARIABLE} is not set: it must point at the MLflow model folder")
+    model_dir = find_model_dir(root)
+    signature = Model.load(str(model_dir)).signature
+    if signature is None or not signature.inputs.has_input_names():
+        raise RuntimeError(
+            "the model has no signature with named input columns; refusing to guess their order"
+        )
+    columns, integer = [], []
+    for spec in signature.inputs.inputs:
+        kind = getattr(spec.type, "name", str(spec.type))
+        if kind not in INTEGER_TYPES | FLOAT_TYPES:
+            raise RuntimeError(f"column {spec.name}: unsupported signature type {kind!r} (numeric only)")
+        columns.append(spec.name)
+        integer.append(kind in INTEGER_TYPES)
+    pyfunc = mlflow.pyfunc.load_model(str(model_dir))
+    raw = pyfunc.get_raw_model() if "sklearn" in pyfunc.metadata.flavors else None
+    # Columns are checked, ordered and typed below; sklearn models are called directly (one enforcement).
+    model = raw.predict if raw is not None and hasattr(raw, "predict") else pyfunc.predict
+    error_threshold = int(os.environ.get(THRESHOLD_VARIABLE, "-1"))
+    failures.clear()
+
+
+def run(mini_batch) -> "pd.DataFrame":  # noqa: F821 - pandas is imported lazily
+    """Score every file of the mini-batch; one output row per input row."""
+    import numpy as np
+    import pandas as pd
+
+    if model is None:
+        raise RuntimeError("init() has not loaded a model")
+    outputs = []
+    for item in mini_batch:
+        path = Path(str(item))
+        try:
+            features = read_features(path)
+            predictions = np.asarray(model(features), dtype=np.float64)
+        except Exception as exc:  # noqa: BLE001 - any failure of one file is reported, not fatal
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            failures.append((path.name, reason))
+            print(f"batch: failed {path.name}: {reason}", file=sys.stderr, flush=True)
+            continue
+        outputs.append(
+            pd.DataFrame({"file": path.name, "row": np.arange(len(predictions)), "prediction": predictions})
+        )
+    if 0 <= error_threshold < len(failures):
+        raise ThresholdExceeded(
+            f"{len(failures)} file(s) failed, more than the error threshold ({error_threshold}): "
+            + "; ".join(f"{name}: {reason}" for name, reason in failures[:5])
+        )
+    if not outputs:
+        return pd.DataFrame({"file": [], "row": [], "prediction": []})
+    return pd.concat(outputs, ignore_index=True)
+
+
+def read_features(path: Path):
+    """The file's feature columns in signature order and types; ValueError names the problem."""
+    import numpy as np
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"unsupported file type {suffix or '(none)'}; use .csv or .parquet")
+    if path.stat().st_size == 0:
+        raise ValueError("file is empty")
+    try:
+        frame = (
+            pd.read_csv(path, low_memory=False) if suffix == ".csv" else pd.read_parquet(path, columns=None)
+        )
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many types for malformed files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"cannot read ({first})") from None
+    if frame.empty:
+        raise ValueError("no data rows")
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(missing)}")
+    out = {}
+    for name, is_integer in zip(columns, integer):
+        values = frame[name]
+        if values.dtype.kind not in "iuf":
+            numeric = pd.to_numeric(values, errors="coerce")
+            bad = numeric.isna() & values.notna()
+            if bad.any():
+                first = values[bad].iloc[0]
+                raise ValueError(
+                    f"column {name}: non-numeric value {first!r} in row {int(np.argmax(bad.to_numpy()))}"
+                )
+            values = numeric
+        array = (
+            values.to_numpy(dtype=np.float64, na_value=np.nan)
+            if values.dtype.kind == "f"
+            else values.to_numpy()
+        )
+        if array.dtype.kind == "f":
+            if np.isnan(array).any():
+                raise ValueError(f"column {name}: empty value in row {int(np.argmax(np.isnan(array)))}")
+            if is_integer:
+                if (np.floor(array) != array).any():
+                    raise ValueError(f"column {name}: fractional value where the model expects integers")
+                array = array.astype(np.int64)
+        elif not is_integer:
+            array = array.astype(np.float64)
+        else:
+            array = array.astype(np.int64, copy=False)
+        out[name] = array
+    return pd.DataFrame(out, copy=False)

@@ -1,0 +1,180 @@
+"""Batch-score files with a registered taxi model locally, with the driver Azure ML runs (batch_driver.py).
+
+`make local EXP=taxi_batch` takes nyc_taxi_fare from the local MLflow registry (latest, or --model-version),
+runs batch_driver.init() and run(mini_batch) over the CSV/Parquet files in <data>/taxi_batch/input (a sample
+is generated there when it holds none; --input for another file or folder), in mini-batches of
+mini_batch_size files, and writes <data>/taxi_batch/outputs/predictions.csv. mini_batch_size and
+error_threshold default to batch-deployment.yml's. It prints rows, files, failures and throughput and exits 1
+when more files failed than the threshold. <data> is $DATA_DIR or ../data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import batch_driver
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("DATA_DIR", "../data"))
+DEFAULT_MODEL = "nyc_taxi_fare"
+
+
+def deployment_settings() -> dict:
+    """mini_batch_size and error_threshold as the batch deployment YAML sets them."""
+    import yaml
+
+    settings = yaml.safe_load((HERE / "batch-deployment.yml").read_text())
+    return {
+        "mini_batch_size": int(settings.get("mini_batch_size", 10)),
+        "error_threshold": int(settings.get("error_threshold", -1)),
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    defaults = deployment_settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-name", default=DEFAULT_MODEL)
+    parser.add_argument("--model-version", default=None, help="default: the latest")
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="an MLflow model folder (skips the registry)"
+    )
+    parser.add_argument(
+        "--input", type=Path, default=None, help="file or folder (default: <data>/taxi_batch/input)"
+    )
+    parser.add_argument("--output", type=Path, default=None, help="default: <data>/taxi_batch/outputs")
+    parser.add_argument(
+        "--mini-batch-size", type=int, default=defaults["mini_batch_size"], help="files per batch"
+    )
+    parser.add_argument(
+        "--error-threshold", type=int, default=defaults["error_threshold"], help="-1: no limit"
+    )
+    parser.add_argument("--sample-files", type=int, default=4, help="files in a generated sample")
+    parser.add_argument("--sample-rows", type=int, default=25_000, help="rows per generated file")
+    return parser.parse_args(argv)
+
+
+def resolve_version(name: str, version: str | None) -> str | None:
+    """The requested version if it exists, else the latest; None when nothing is registered."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = [str(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'")]
+    except MlflowException:
+        versions = []
+    if not versions:
+        return None
+    if version is None:
+        return str(max(int(v) for v in versions))
+    if str(version) not in versions:
+        raise SystemExit(
+            f"error: {name} has no version {version} (registered: {', '.join(sorted(versions, key=int))})"
+        )
+    return str(version)
+
+
+def input_files(path: Path) -> list[Path]:
+    """The files to score: the file itself, or every file in the folder (Azure ML passes them all)."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def generate_sample(folder: Path, files: int, rows: int) -> None:
+    from common.cities import NYC
+    from common.generator import write_trips
+
+    print(f"local: no input files in {folder}; generating {files} files of {rows} NYC trips")
+    for number in range(files):
+        write_trips(folder / f"trips_{number:02d}.parquet", NYC, rows, seed=100 + number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    home = DATA_DIR / "taxi_batch"
+    source = args.input or home / "input"
+    if args.input is None and not (source.is_dir() and input_files(source)):
+        generate_sample(source, args.sample_files, args.sample_rows)
+    if not source.exists():
+        print(f"error: no such file or folder: {source}", file=sys.stderr)
+        return 2
+    files = input_files(source)
+    if not files:
+        print(f"error: {source}: no files to score", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="taxi_batch-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    try:
+        if args.model_dir:
+            model_dir, label = args.model_dir, str(args.model_dir)
+        else:
+            version = resolve_version(args.model_name, args.model_version)
+            if version is None:
+                print(
+                    f"error: no registered model {args.model_name}: run make local EXP=nyc_taxi first",
+                    file=sys.stderr,
+                )
+                return 2
+            import mlflow
+
+            uri = f"models:/{args.model_name}/{version}"
+            model_dir = Path(
+                mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(work / "model"))
+            )
+            label = f"{args.model_name} version {version}"
+        output = args.output or home / "outputs"
+        return score(model_dir, label, files, output, args.mini_batch_size, args.error_threshold)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def score(model_dir: Path, label: str, files: list[Path], output: Path, size: int, threshold: int) -> int:
+    """init() once, run() per mini-batch, append rows to predictions.csv (written whole at the end)."""
+    import pandas as pd
+
+    os.environ[batch_driver.MODEL_DIR_VARIABLE] = str(model_dir)
+    os.environ[batch_driver.THRESHOLD_VARIABLE] = str(threshold)
+    print(f"local: scoring {len(files)} file(s) with {label}, mini-batches of {size} file(s)")
+    started = time.perf_counter()
+    batch_driver.init()
+    loaded = time.perf_counter()
+    results, exceeded = [], None
+    for start in range(0, len(files), max(size, 1)):
+        try:
+            results.append(batch_driver.run([str(f) for f in files[start : start + size]]))
+        except batch_driver.ThresholdExceeded as exc:
+            exceeded = exc
+            break
+    scored = time.perf_counter()
+    predictions = (
+        pd.concat(results, ignore_index=True)
+        if results
+        else pd.DataFrame(columns=["file", "row", "prediction"])
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / "predictions.csv"
+    predictions.to_csv(target, index=False)
+    failed = len(batch_driver.failures)
+    seconds = scored - loaded
+    rate = len(predictions) / seconds if seconds > 0 else float("inf")
+    done_files = len({*predictions["file"]}) if len(predictions) else 0
+    print(
+        f"local: {len(predictions)} rows from {done_files} file(s) in {seconds:.2f}s ({rate:,.0f} rows/s; "
+        f"model load {loaded - started:.1f}s); failed files: {failed} (threshold {threshold})"
+    )
+    for name, reason in batch_driver.failures:
+        print(f"  failed: {name}: {reason}")
+    print(f"local: wrote {target}")
+    if exceeded is not None:
+        print(f"error: {exceeded}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
