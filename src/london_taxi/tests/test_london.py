@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from experiment import EXPERIMENT
 
 from common.cities import NYC
 from common.generator import generate_frame, write_trips
-from experiment import EXPERIMENT
 from main import main
 
 
