@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +11,29 @@ from common.errors import DataError
 from common.experiment import Experiment
 from common.steps import main as run_step
 from common.steps.io import EVALUATION, REGISTRATION, read_json
+
+
+def main(experiment: Experiment, argv: list[str] | None = None) -> int:
+    """Parse local options and run the pipeline; unknown options go to the train step.
+
+    Data: every CSV/Parquet file under <data>/<experiment>/raw/; if there is none, a sample is generated
+    there first. Outputs go to <data>/<experiment>/outputs/. <data> is $DATA_DIR or ../data (the
+    repository's data/ folder, as mounted in the container).
+    """
+    parser = argparse.ArgumentParser(description=f"{experiment.name}: prep, train, evaluate, register")
+    parser.add_argument(
+        "--raw_data", type=Path, default=None, help="file or folder (default: <data>/<experiment>/raw)"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=200_000, help="size of the generated sample, if one is needed"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the split (and of a generated sample)")
+    parser.add_argument("--min_improvement", type=float, default=0.0, help="test R2 gain needed to register")
+    args, train_args = parser.parse_known_args(argv)
+    data_dir = Path(os.environ.get("DATA_DIR", "../data"))
+    return run_pipeline(
+        experiment, data_dir, args.raw_data, args.rows, args.seed, args.min_improvement, train_args
+    )
 
 
 def find_or_generate(experiment: Experiment, raw_dir: Path, rows: int, seed: int) -> Path:

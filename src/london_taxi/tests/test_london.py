@@ -12,10 +12,12 @@ from main import main
 
 
 def test_local_pipeline_registers_a_gbp_model(tmp_path, mlflow_store, monkeypatch, capsys):
-    import local
+    from experiment import EXPERIMENT
 
-    monkeypatch.setattr(local, "DATA_DIR", tmp_path / "data")
-    assert local.main(["--rows", "2000", "--max_iter", "20"]) == 0
+    from common.steps.local import main as local_main
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert local_main(EXPERIMENT, ["--rows", "2000", "--max_iter", "20"]) == 0
     out = capsys.readouterr().out
     assert "generating 2000 london sample trips" in out
     assert "test metrics (GBP): r2" in out and "registered model: london_taxi_fare version 1" in out

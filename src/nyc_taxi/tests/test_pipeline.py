@@ -95,10 +95,12 @@ def test_bad_data_prints_error_and_exits_2(tmp_path, mlflow_store, capsys):
 
 
 def test_local_runs_all_steps_and_generates_sample(tmp_path, mlflow_store, monkeypatch, capsys):
-    import local
+    from experiment import EXPERIMENT
 
-    monkeypatch.setattr(local, "DATA_DIR", tmp_path / "data")
-    assert local.main(["--rows", "2000", "--max_iter", "20"]) == 0
+    from common.steps.local import main as local_main
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert local_main(EXPERIMENT, ["--rows", "2000", "--max_iter", "20"]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "data" / "nyc_taxi" / "raw" / "sample.parquet").exists()
     assert "generating 2000" in out and "registered model: nyc_taxi_fare version 1" in out
