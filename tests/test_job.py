@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import PYTHON, REPO, tree_state
 
-from scaffold import azure_ml, cli, experiments, images
+from scaffold import azure_workspace, cli, experiments, images, job_yaml
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -69,8 +69,8 @@ class FakeJobs:
         self.streamed: list[str] = []
 
     def create_or_update(self, job, **kwargs):
-        code = azure_ml.code_paths(job)
-        contexts = azure_ml.build_contexts(job)
+        code = job_yaml.code_paths(job)
+        contexts = job_yaml.build_contexts(job)
         self.received.append(
             {
                 "job": job,
@@ -114,7 +114,7 @@ class FakeClient:
 @pytest.fixture
 def fake(monkeypatch) -> FakeClient:
     client = FakeClient()
-    monkeypatch.setattr(azure_ml, "ml_client", lambda repo, config: client)
+    monkeypatch.setattr(azure_workspace, "ml_client", lambda repo, config: client)
     return client
 
 
@@ -263,7 +263,7 @@ def test_pipeline_and_sweep_jobs_use_the_snapshot_everywhere(repo, fake, kind, t
 def test_stream_exit_code_follows_the_job(repo, monkeypatch, capsys):
     for status, code in [("Completed", 0), ("Failed", 1)]:
         client = FakeClient(status)
-        monkeypatch.setattr(azure_ml, "ml_client", lambda repo, config: client)
+        monkeypatch.setattr(azure_workspace, "ml_client", lambda repo, config: client)
         assert run("job", "--exp", EXP, "--", "--stream") == code
         assert client.jobs.streamed == [client.jobs.received[0]["job"].name]
     assert "finished with status Failed" in capsys.readouterr().err
@@ -283,7 +283,7 @@ def test_dry_run_prints_job_and_listing_and_connects_to_nothing(repo, monkeypatc
     def refuse(*args, **kwargs):
         raise AssertionError("--dry-run must not connect anywhere")
 
-    monkeypatch.setattr(azure_ml, "ml_client", refuse)
+    monkeypatch.setattr(azure_workspace, "ml_client", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     before = tree_state(repo / "src")
@@ -383,10 +383,10 @@ def test_missing_job_file_and_unknown_experiment(repo, fake, capsys):
 
 def test_missing_settings_stop_before_any_credential_or_upload(repo, monkeypatch, capsys):
     called = []
-    monkeypatch.setattr(azure_ml, "credential", lambda: called.append(1))
+    monkeypatch.setattr(azure_workspace, "credential", lambda: called.append(1))
     assert run("job", "--exp", EXP) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == f"error: {azure_ml.NOT_CONFIGURED}" and called == []
+    assert err == f"error: {azure_workspace.NOT_CONFIGURED}" and called == []
 
 
 def test_workspace_settings_env_over_config_env_over_config_json(repo, monkeypatch):
@@ -396,14 +396,14 @@ def test_workspace_settings_env_over_config_env_over_config_json(repo, monkeypat
         '{"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w"}'
     )
     monkeypatch.setenv("WORKSPACE", "w-env")
-    settings = azure_ml.workspace_settings(Repo(repo), Config(repo))
+    settings = azure_workspace.workspace_settings(Repo(repo), Config(repo))
     assert settings == {"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w-env"}
     (repo / "config.env").write_text("SUBSCRIPTION_ID=s-file\nRESOURCE_GROUP=\nWORKSPACE=w-file\n")
-    settings = azure_ml.workspace_settings(Repo(repo), Config(repo))
+    settings = azure_workspace.workspace_settings(Repo(repo), Config(repo))
     assert settings["subscription_id"] == "s-file" and settings["workspace_name"] == "w-env"
     (repo / "config.json").unlink()
     with pytest.raises(ScaffoldError, match="workspace not configured"):
-        azure_ml.workspace_settings(Repo(repo), Config(repo))
+        azure_workspace.workspace_settings(Repo(repo), Config(repo))
 
 
 @pytest.mark.parametrize("error", ["CredentialUnavailableError", "ClientAuthenticationError"])
@@ -419,8 +419,8 @@ def test_credential_failures_are_one_line(monkeypatch, error):
 
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Failing)
     with pytest.raises(ScaffoldError) as info:
-        azure_ml.credential()
-    assert str(info.value) == azure_ml.NO_CREDENTIAL
+        azure_workspace.credential()
+    assert str(info.value) == azure_workspace.NO_CREDENTIAL
 
 
 def test_no_credential_end_to_end_fails_fast(tmp_path):
@@ -446,7 +446,7 @@ def test_no_credential_end_to_end_fails_fast(tmp_path):
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == f"error: {azure_ml.NO_CREDENTIAL}"
+    assert result.stderr.strip().splitlines()[-1] == f"error: {azure_workspace.NO_CREDENTIAL}"
     assert "Traceback" not in result.stderr and "submitting" not in result.stderr
     assert elapsed < 60
 
@@ -468,7 +468,7 @@ def test_data_asset_file_and_folder(repo, fake, capsys):
 
 
 def test_data_asset_dry_run_and_errors(repo, monkeypatch, capsys):
-    monkeypatch.setattr(azure_ml, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    monkeypatch.setattr(azure_workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
     (repo / "d.csv").write_text("a\n")
     assert run("data-asset", "--name", "d", "--path", "d.csv", "--version", "", "--", "--dry-run") == 0
     assert yaml.safe_load(capsys.readouterr().out)["type"] == "uri_file"
@@ -505,7 +505,7 @@ def test_compute_defaults_scale_to_zero(repo, fake, capsys):
 
 
 def test_compute_dry_run_and_errors(repo, monkeypatch, capsys):
-    monkeypatch.setattr(azure_ml, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    monkeypatch.setattr(azure_workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
     assert run("compute", "--name", "c1", "--size", "", "--max", "3", "--", "--dry-run") == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["min_instances"] == 0 and shown["max_instances"] == 3 and shown["type"] == "amlcompute"

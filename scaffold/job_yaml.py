@@ -1,0 +1,245 @@
+"""Job YAML: reading, `--set` overrides, the SDK's own loader, schema errors with file and line, and
+the local code folders and build contexts a loaded job refers to.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scaffold.azure_workspace import one_line, quiet_sdk_logs
+from scaffold.errors import ScaffoldError
+
+REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://", "gs://")
+
+
+def parse_set(items: list[str]) -> list[dict[str, str]]:
+    """`--set key=value` pairs as the SDK's params_override (values stay strings, as with `az ml`)."""
+    overrides = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ScaffoldError(f"--set expects key=value, got {item!r}")
+        overrides.append({key.strip(): value})
+    return overrides
+
+
+def read_yaml(path: Path, display: str) -> dict:
+    """The YAML as data; syntax errors name the file, line and column."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise ScaffoldError(f"{display}{where}: invalid YAML: {problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ScaffoldError(f"{display}: invalid YAML: {one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise ScaffoldError(
+            f"{display}: expected a YAML mapping (an Azure ML job), got {type(data).__name__}"
+        )
+    return data
+
+
+def _is_local(value) -> bool:
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and "${{" not in value
+        and not value.startswith(REMOTE_PREFIXES)
+    )
+
+
+def local_input_overrides(data: dict, yaml_dir: Path) -> list[dict[str, str]]:
+    """Relative local input paths made absolute against the YAML's own folder in src/.
+
+    The YAML is loaded from the snapshot, so `path: ../../data/x.csv` would otherwise point somewhere
+    else; data inputs are uploaded from where `az ml job create` would take them.
+    """
+    overrides = []
+
+    def visit(inputs, prefix: str) -> None:
+        if not isinstance(inputs, dict):
+            return
+        for key, spec in inputs.items():
+            if (
+                isinstance(spec, dict)
+                and _is_local(spec.get("path"))
+                and not Path(spec["path"]).is_absolute()
+            ):
+                overrides.append({f"{prefix}{key}.path": str((yaml_dir / spec["path"]).resolve())})
+
+    visit(data.get("inputs"), "inputs.")
+    for node, spec in (data.get("jobs") or {}).items() if isinstance(data.get("jobs"), dict) else []:
+        if isinstance(spec, dict):
+            visit(spec.get("inputs"), f"jobs.{node}.inputs.")
+    return overrides
+
+
+def build_paths(data: dict) -> list[str]:
+    """Relative environment build paths named in the YAML (job, pipeline steps, sweep trial)."""
+    specs = [data, data.get("trial")]
+    if isinstance(data.get("jobs"), dict):
+        specs += list(data["jobs"].values())
+    paths = []
+    for spec in specs:
+        env = spec.get("environment") if isinstance(spec, dict) else None
+        build = env.get("build") if isinstance(env, dict) else None
+        path = build.get("path") if isinstance(build, dict) else None
+        if _is_local(path) and not Path(path).is_absolute():
+            paths.append(path)
+    return paths
+
+
+def _decode_validation(message: str) -> list[tuple[tuple[str, ...], str]]:
+    """(field path, message) pairs from the SDK's nested 'Validation for XSchema failed: {json}' text."""
+    start = message.find("{", message.find("failed:") + 1 if "failed:" in message else 0)
+    if start < 0:
+        return []
+    try:
+        data, _ = json.JSONDecoder().raw_decode(message[start:])
+    except ValueError:
+        return []
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):
+        found = []
+        for error in data["errors"]:
+            inner = str(error.get("message", ""))
+            nested = _decode_validation(inner) if "failed:" in inner else []
+            if nested:
+                found += nested
+            else:
+                path = str(error.get("path") or "*")
+                found.append((() if path == "*" else tuple(path.split(".")), inner.strip().splitlines()[0]))
+        return found
+    return list(_flatten(data, ()))
+
+
+def _flatten(node, path: tuple[str, ...]):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _flatten(value, path if key == "_schema" else path + (str(key),))
+    elif isinstance(node, list):
+        if node and all(isinstance(item, str) for item in node):
+            yield path, " ".join(node)
+        elif node:  # alternatives of a union field: the first one is the one that was meant
+            yield from _flatten(next(item for item in node if item), path)
+    elif node is not None:
+        yield path, str(node)
+
+
+def _line_of(text: str, path: tuple[str, ...]) -> int | None:
+    """Line (1-based) of the deepest key of `path` present in the YAML text."""
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == key), None)
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line
+
+
+def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: list[dict]) -> ScaffoldError:
+    """One line naming the file, the line and the field of the first schema errors."""
+    message = str(getattr(exc, "message", None) or exc)
+    found = _decode_validation(message)
+    if not found:
+        return ScaffoldError(f"{display}: {one_line(exc)}")
+    override_keys = {key for item in overrides for key in item}
+    parts = []
+    for path, text in found[:3]:
+        dotted = ".".join(path)
+        line = _line_of(yaml_text, path)
+        origin = " (from --set)" if dotted in override_keys else ""
+        where = f"{display}:{line}" if line and not origin else display
+        parts.append(f"{where}: {dotted or 'job'}: {text}{origin}")
+    more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+    return ScaffoldError("; ".join(parts) + more)
+
+
+def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str, str] | None = None):
+    """azure.ai.ml.load_job with overrides; schema errors become one line with file, line and field."""
+    text = path.read_text(encoding="utf-8")
+    quiet_sdk_logs()
+    from azure.ai.ml import load_job as sdk_load_job
+
+    try:
+        return sdk_load_job(path, params_override=overrides)
+    except Exception as exc:  # noqa: BLE001 - the SDK raises marshmallow, azure and plain errors alike
+        error = schema_error(exc, text, display, overrides)
+        if replace:
+            error = ScaffoldError(str(error).replace(*replace))
+        raise error from None
+
+
+def as_yaml(entity) -> str:
+    """The entity as the SDK itself writes it to YAML, plus the job-level fields a command node omits."""
+    import io
+
+    import yaml
+
+    buffer = io.StringIO()
+    try:
+        entity.dump(buffer)
+        data = yaml.safe_load(buffer.getvalue())
+    except Exception:  # noqa: BLE001 - a dump problem must not hide the dry run's result
+        return str(entity)
+    if not isinstance(data, dict):
+        return buffer.getvalue().rstrip()
+    extra = {}
+    for key in ("name", "display_name", "experiment_name", "tags"):
+        value = getattr(entity, key, None)
+        if key not in data and isinstance(value, (str, dict)) and value:
+            extra[key] = value
+    return yaml.safe_dump({**extra, **data}, sort_keys=False).rstrip()
+
+
+def _nodes(job):
+    """(component-like object with code/environment, base path) for every step of a job."""
+    from azure.ai.ml.entities import Component, PipelineJob
+    from azure.ai.ml.sweep import SweepJob
+
+    base = Path(getattr(job, "_base_path", None) or ".")
+    if isinstance(job, SweepJob):
+        yield job.trial, base
+    elif isinstance(job, PipelineJob):
+        for node in job.jobs.values():
+            component = getattr(node, "component", None)
+            if isinstance(component, Component):
+                yield component, Path(getattr(component, "_base_path", None) or base)
+    else:
+        component = getattr(job, "component", None)
+        yield (component if isinstance(component, Component) else job), base
+
+
+def _local(value, base: Path) -> Path | None:
+    value = getattr(value, "path", value)
+    if value is None or not _is_local(str(value)):
+        return None
+    return (base / str(value)).resolve()
+
+
+def code_paths(job) -> list[Path]:
+    """Absolute local code folders the SDK will upload for this job."""
+    return [p for node, base in _nodes(job) if (p := _local(getattr(node, "code", None), base))]
+
+
+def build_contexts(job) -> list[Path]:
+    """Absolute local Docker build contexts of the job's environments."""
+    found = []
+    for node, base in _nodes(job):
+        env = getattr(node, "environment", None)
+        build = getattr(env, "build", None)
+        if build is not None and (p := _local(getattr(build, "path", None), base)):
+            found.append(p)
+    return found
