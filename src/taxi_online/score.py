@@ -25,6 +25,9 @@ from pathlib import Path
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 MAX_ROWS = int(os.environ.get("TAXI_MAX_ROWS", "10000"))
+# Threads per server worker for the model's native code (OpenMP). One: requests are small, and several
+# workers with spinning OpenMP pools on few cores starve each other. 0 leaves the library default.
+THREADS = int(os.environ.get("TAXI_SCORE_THREADS", "1"))
 INTEGER_TYPES = {"long", "integer"}
 FLOAT_TYPES = {"double", "float"}
 
@@ -100,6 +103,10 @@ def init() -> None:
     if not root:
         raise RuntimeError(f"{MODEL_DIR_VARIABLE} is not set: it must point at the MLflow model folder")
     model, schema = load(root)
+    if THREADS > 0:  # after loading: threadpoolctl limits the native libraries already loaded
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(THREADS)
     logger.info("model loaded from %s: %d input columns", root, len(schema.columns))
 
 
