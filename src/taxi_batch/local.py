@@ -23,6 +23,7 @@ import batch_driver
 HERE = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", "../data"))
 DEFAULT_MODEL = "nyc_taxi_fare"
+LAST_RUN: dict = {}  # figures of the last score() call, for the benchmark
 
 
 def deployment_settings() -> dict:
@@ -33,6 +34,7 @@ def deployment_settings() -> dict:
     return {
         "mini_batch_size": int(settings.get("mini_batch_size", 10)),
         "error_threshold": int(settings.get("error_threshold", -1)),
+        "processes": int(settings.get("max_concurrency_per_instance", 1)),
     }
 
 
@@ -53,6 +55,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--error-threshold", type=int, default=defaults["error_threshold"], help="-1: no limit"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=defaults["processes"],
+        help="scoring processes (max_concurrency_per_instance)",
     )
     parser.add_argument("--sample-files", type=int, default=4, help="files in a generated sample")
     parser.add_argument("--sample-rows", type=int, default=25_000, help="rows per generated file")
@@ -128,46 +136,88 @@ def main(argv: list[str] | None = None) -> int:
             )
             label = f"{args.model_name} version {version}"
         output = args.output or home / "outputs"
-        return score(model_dir, label, files, output, args.mini_batch_size, args.error_threshold)
+        return score(
+            model_dir, label, files, output, args.mini_batch_size, args.error_threshold, args.processes
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def score(model_dir: Path, label: str, files: list[Path], output: Path, size: int, threshold: int) -> int:
-    """init() once, run() per mini-batch, append rows to predictions.csv (written whole at the end)."""
+def _worker_init(model_dir: str) -> None:
+    """In each scoring process: the driver's init(); the parent applies the threshold over all processes."""
+    os.environ[batch_driver.MODEL_DIR_VARIABLE] = model_dir
+    os.environ[batch_driver.THRESHOLD_VARIABLE] = "-1"
+    batch_driver.init()
+
+
+def _worker_run(files: list[str]):
+    """run() on one mini-batch; returns its rows and the files that failed in it."""
+    batch_driver.failures.clear()
+    frame = batch_driver.run(files)
+    return frame, list(batch_driver.failures)
+
+
+def _ready(_) -> None:
+    time.sleep(0.05)
+
+
+def score(
+    model_dir: Path,
+    label: str,
+    files: list[Path],
+    output: Path,
+    size: int,
+    threshold: int,
+    processes: int = 1,
+) -> int:
+    """init() once per process, run() per mini-batch; write predictions.csv; apply the error threshold."""
+    import multiprocessing
+
     import pandas as pd
 
-    os.environ[batch_driver.MODEL_DIR_VARIABLE] = str(model_dir)
-    os.environ[batch_driver.THRESHOLD_VARIABLE] = str(threshold)
-    print(f"local: scoring {len(files)} file(s) with {label}, mini-batches of {size} file(s)")
-    started = time.perf_counter()
-    batch_driver.init()
-    loaded = time.perf_counter()
-    results, exceeded = [], None
-    for start in range(0, len(files), max(size, 1)):
-        try:
-            results.append(batch_driver.run([str(f) for f in files[start : start + size]]))
-        except batch_driver.ThresholdExceeded as exc:
-            exceeded = exc
-            break
-    scored = time.perf_counter()
-    predictions = (
-        pd.concat(results, ignore_index=True)
-        if results
-        else pd.DataFrame(columns=["file", "row", "prediction"])
+    size = max(size, 1)
+    batches = [[str(f) for f in files[i : i + size]] for i in range(0, len(files), size)]
+    processes = max(1, min(processes, len(batches)))
+    print(
+        f"local: scoring {len(files)} file(s) with {label}, mini-batches of {size} file(s), "
+        f"{processes} process(es)"
     )
+    started = time.perf_counter()
+    results, failed, exceeded = [], [], None
+    pool = multiprocessing.Pool(processes, _worker_init, (str(model_dir),)) if processes > 1 else None
+    try:
+        if pool is None:
+            _worker_init(str(model_dir))
+            outcomes = map(_worker_run, batches)
+        else:
+            pool.map(_ready, range(processes * 4), chunksize=1)  # every process has loaded the model
+            outcomes = pool.imap(_worker_run, batches)
+        loaded = time.perf_counter()
+        for frame, failures in outcomes:
+            results.append(frame)
+            failed += failures
+            if 0 <= threshold < len(failed):
+                exceeded = batch_driver.threshold_message(failed, threshold)
+                break
+        scored = time.perf_counter()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    columns = ["file", "row", "prediction"]
+    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=columns)
     output.mkdir(parents=True, exist_ok=True)
     target = output / "predictions.csv"
     predictions.to_csv(target, index=False)
-    failed = len(batch_driver.failures)
     seconds = scored - loaded
     rate = len(predictions) / seconds if seconds > 0 else float("inf")
     done_files = len({*predictions["file"]}) if len(predictions) else 0
+    LAST_RUN.update(rows=len(predictions), files=done_files, seconds=seconds, processes=processes)
     print(
         f"local: {len(predictions)} rows from {done_files} file(s) in {seconds:.2f}s ({rate:,.0f} rows/s; "
-        f"model load {loaded - started:.1f}s); failed files: {failed} (threshold {threshold})"
+        f"model load {loaded - started:.1f}s); failed files: {len(failed)} (threshold {threshold})"
     )
-    for name, reason in batch_driver.failures:
+    for name, reason in failed:
         print(f"  failed: {name}: {reason}")
     print(f"local: wrote {target}")
     if exceeded is not None:

@@ -31,9 +31,10 @@ def run_local(tiny_model, folder, tmp_path, *extra):
 
 
 def test_one_prediction_per_row_in_mini_batches(tiny_model, files, tmp_path, capsys):
-    code, target = run_local(tiny_model, files, tmp_path, "--mini-batch-size", "2")
+    code, target = run_local(tiny_model, files, tmp_path, "--mini-batch-size", "2", "--processes", "1")
     assert code == 0
     out = capsys.readouterr().out
+    assert "mini-batches of 2 file(s), 1 process(es)" in out
     assert "local: 600 rows from 3 file(s)" in out and "failed files: 0 (threshold 2)" in out
     assert "rows/s" in out
     predictions = pd.read_csv(target)
@@ -52,12 +53,12 @@ def test_one_prediction_per_row_in_mini_batches(tiny_model, files, tmp_path, cap
         assert got == pytest.approx(expected)
 
 
-def test_unreadable_files_under_the_threshold_are_reported(tiny_model, files, tmp_path, capsys):
+def test_unreadable_files_under_the_threshold_are_reported(tiny_model, files, tmp_path, capfd):
     (files / "broken.parquet").write_bytes(b"not parquet at all")
     (files / "empty.csv").write_text("")
-    code, target = run_local(tiny_model, files, tmp_path, "--error-threshold", "2")
+    code, target = run_local(tiny_model, files, tmp_path, "--error-threshold", "2", "--processes", "2")
     assert code == 0
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     assert (
         "local: 600 rows from 3 file(s)" in captured.out and "failed files: 2 (threshold 2)" in captured.out
     )
