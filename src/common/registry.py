@@ -22,3 +22,19 @@ def latest_version(name: str) -> ModelVersion | None:
 def model_uri(version: ModelVersion) -> str:
     """The models:/ URI of a registered version."""
     return f"models:/{version.name}/{version.version}"
+
+
+def resolve_version(name: str, version: str | None) -> str | None:
+    """The requested version if it is registered, else the latest; None when nothing is registered."""
+    try:
+        versions = [str(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'")]
+    except MlflowException:
+        versions = []
+    if not versions:
+        return None
+    if version is None:
+        return str(max(int(v) for v in versions))
+    if str(version) not in versions:
+        known = ", ".join(sorted(versions, key=int))
+        raise SystemExit(f"error: {name} has no version {version} (registered: {known})")
+    return str(version)

@@ -18,10 +18,10 @@ import os
 import sys
 from pathlib import Path
 
+from common.signature import numeric_columns
+
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 THRESHOLD_VARIABLE = "BATCH_ERROR_THRESHOLD"
-INTEGER_TYPES = {"long", "integer"}
-FLOAT_TYPES = {"double", "float"}
 SUFFIXES = {".csv", ".parquet", ".pq"}
 # Native threads per scoring process (OpenMP). Azure ML runs max_concurrency_per_instance processes per node;
 # one thread each avoids oversubscribed, spinning thread pools (measured 2x faster on 2 cores). 0: default.
@@ -62,18 +62,7 @@ def init() -> None:
     if not root:
         raise RuntimeError(f"{MODEL_DIR_VARIABLE} is not set: it must point at the MLflow model folder")
     model_dir = find_model_dir(root)
-    signature = Model.load(str(model_dir)).signature
-    if signature is None or not signature.inputs.has_input_names():
-        raise RuntimeError(
-            "the model has no signature with named input columns; refusing to guess their order"
-        )
-    columns, integer = [], []
-    for spec in signature.inputs.inputs:
-        kind = getattr(spec.type, "name", str(spec.type))
-        if kind not in INTEGER_TYPES | FLOAT_TYPES:
-            raise RuntimeError(f"column {spec.name}: unsupported signature type {kind!r} (numeric only)")
-        columns.append(spec.name)
-        integer.append(kind in INTEGER_TYPES)
+    columns, integer = numeric_columns(Model.load(str(model_dir)).signature)
     pyfunc = mlflow.pyfunc.load_model(str(model_dir))
     raw = pyfunc.get_raw_model() if "sklearn" in pyfunc.metadata.flavors else None
     # Columns are checked, ordered and typed below; sklearn models are called directly (one enforcement).

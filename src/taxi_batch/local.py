@@ -20,6 +20,8 @@ from pathlib import Path
 
 import batch_driver
 
+from common.registry import resolve_version
+
 HERE = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", "../data"))
 DEFAULT_MODEL = "nyc_taxi_fare"
@@ -65,26 +67,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample-files", type=int, default=4, help="files in a generated sample")
     parser.add_argument("--sample-rows", type=int, default=25_000, help="rows per generated file")
     return parser.parse_args(argv)
-
-
-def resolve_version(name: str, version: str | None) -> str | None:
-    """The requested version if it exists, else the latest; None when nothing is registered."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    try:
-        versions = [str(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'")]
-    except MlflowException:
-        versions = []
-    if not versions:
-        return None
-    if version is None:
-        return str(max(int(v) for v in versions))
-    if str(version) not in versions:
-        raise SystemExit(
-            f"error: {name} has no version {version} (registered: {', '.join(sorted(versions, key=int))})"
-        )
-    return str(version)
 
 
 def input_files(path: Path) -> list[Path]:

@@ -21,6 +21,8 @@ from pathlib import Path
 import server
 from score import sample_request
 
+from common.registry import resolve_version
+
 DEFAULT_MODEL = "nyc_taxi_fare"
 PUBLISHED_PORT = "SCAFFOLD_PORT"  # set by the driver when it publishes a port (make local PORT=...)
 
@@ -35,26 +37,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serve", action="store_true", help="keep serving until Ctrl-C")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the server")
     return parser.parse_args(argv)
-
-
-def resolve_version(name: str, version: str | None) -> str | None:
-    """The requested version if it exists, else the latest; None when nothing is registered."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    client = MlflowClient()
-    try:
-        versions = [str(v.version) for v in client.search_model_versions(f"name='{name}'")]
-    except MlflowException:
-        versions = []
-    if not versions:
-        return None
-    if version is None:
-        return str(max(int(v) for v in versions))
-    if str(version) not in versions:
-        known = ", ".join(sorted(versions, key=int))
-        raise SystemExit(f"error: {name} has no version {version} (registered: {known})")
-    return str(version)
 
 
 def download(name: str, version: str, into: Path) -> Path:

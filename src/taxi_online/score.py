@@ -23,13 +23,13 @@ import math
 import os
 from pathlib import Path
 
+from common.signature import numeric_columns
+
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 MAX_ROWS = int(os.environ.get("TAXI_MAX_ROWS", "10000"))
 # Threads per server worker for the model's native code (OpenMP). One: requests are small, and several
 # workers with spinning OpenMP pools on few cores starve each other. 0 leaves the library default.
 THREADS = int(os.environ.get("TAXI_SCORE_THREADS", "1"))
-INTEGER_TYPES = {"long", "integer"}
-FLOAT_TYPES = {"double", "float"}
 
 logger = logging.getLogger("taxi_online.score")
 
@@ -51,18 +51,7 @@ class Schema:
 
     @classmethod
     def from_model(cls, mlflow_model) -> "Schema":
-        signature = mlflow_model.signature
-        if signature is None or not signature.inputs.has_input_names():
-            raise RuntimeError(
-                "the model has no signature with named input columns; refusing to guess their order"
-            )
-        columns, integer = [], []
-        for spec in signature.inputs.inputs:
-            kind = getattr(spec.type, "name", str(spec.type))
-            if kind not in INTEGER_TYPES | FLOAT_TYPES:
-                raise RuntimeError(f"column {spec.name}: unsupported signature type {kind!r} (numeric only)")
-            columns.append(spec.name)
-            integer.append(kind in INTEGER_TYPES)
+        columns, integer = numeric_columns(mlflow_model.signature)
         return cls(columns, integer)
 
 
