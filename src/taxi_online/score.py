@@ -11,7 +11,9 @@ order and their types. Accepted request bodies (one JSON object with `input_data
 The answer is a JSON list with one prediction per row. Anything wrong with the request (not JSON, an
 unknown shape, a missing column, a non-numeric, null or fractional-integer value, a row of the wrong length)
 is answered with HTTP 400 and `{"message": "..."}` naming the problem; the model never sees misordered
-columns. This file needs only numpy, pandas and mlflow, so it works without the rest of the experiment.
+columns. Requests of up to STACKED_MAX_ROWS rows are scored by tree_predictor.StackedTrees (all trees at
+once in numpy; checked against the model's own predictions when the model loads), larger ones by the model.
+Besides tree_predictor.py and common/signature.py this needs only numpy, pandas and mlflow.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MAX_ROWS = int(os.environ.get("TAXI_MAX_ROWS", "10000"))
 # Threads per server worker for the model's native code (OpenMP). One: requests are small, and several
 # workers with spinning OpenMP pools on few cores starve each other. 0 leaves the library default.
 THREADS = int(os.environ.get("TAXI_SCORE_THREADS", "1"))
+# Requests up to this many rows go through StackedTrees (faster below about 50 rows; see tree_predictor.py).
+STACKED_MAX_ROWS = 32
 
 logger = logging.getLogger("taxi_online.score")
 
@@ -69,20 +73,77 @@ def find_model_dir(root: str | Path) -> Path:
 
 
 def load(model_root: str | Path):
-    """Load the MLflow model under `model_root`; return (predict function, Schema)."""
+    """Load the MLflow model under `model_root`; return (predict function over a row matrix, Schema)."""
     import mlflow.pyfunc
     from mlflow.models import Model
 
     model_dir = find_model_dir(model_root)
     loaded_schema = Schema.from_model(Model.load(str(model_dir)))
     pyfunc = mlflow.pyfunc.load_model(str(model_dir))
-    raw = None
-    if "sklearn" in pyfunc.metadata.flavors:
-        raw = pyfunc.get_raw_model()
+    raw = pyfunc.get_raw_model() if "sklearn" in pyfunc.metadata.flavors else None
     # Columns are already checked, ordered and typed here; the sklearn model is called directly to skip
     # MLflow's second, slower schema enforcement. Other flavors go through pyfunc (which enforces it again).
-    predict = raw.predict if raw is not None and hasattr(raw, "predict") else pyfunc.predict
-    return predict, loaded_schema
+    frame_predict = raw.predict if raw is not None and hasattr(raw, "predict") else pyfunc.predict
+    return (
+        Predictor(frame_predict, loaded_schema, _stacked_trees(raw, loaded_schema, frame_predict)),
+        loaded_schema,
+    )
+
+
+class Predictor:
+    """Predicts a matrix of checked rows: small requests with StackedTrees, larger ones with the model."""
+
+    def __init__(self, frame_predict, schema: Schema, stacked=None):
+        self.frame_predict = frame_predict
+        self.schema = schema
+        self.stacked = stacked  # (StackedTrees, column order it needs) or None
+
+    def __call__(self, matrix):
+        if self.stacked is not None and len(matrix) <= STACKED_MAX_ROWS:
+            trees, order = self.stacked
+            return trees.predict(matrix if order is None else matrix[:, order])
+        return self.frame_predict(to_frame(matrix, self.schema))
+
+
+def _stacked_trees(raw, schema: Schema, frame_predict):
+    """StackedTrees for `raw` when it covers it and agrees with the model on probe rows; else None."""
+    import numpy as np
+    from tree_predictor import StackedTrees
+
+    trees = StackedTrees.from_estimator(raw) if raw is not None else None
+    if trees is None:
+        return None
+    trained = [str(name) for name in getattr(raw, "feature_names_in_", schema.columns)]
+    if sorted(trained) != sorted(schema.columns):
+        return None
+    order = None if trained == schema.columns else np.array([schema.position[name] for name in trained])
+    probe = _probe_rows(trees, schema, trained)
+    expected = np.asarray(frame_predict(to_frame(probe, schema)), dtype=np.float64)
+    got = trees.predict(probe if order is None else probe[:, order])
+    if not np.allclose(got, expected, rtol=1e-9, atol=1e-9):
+        logger.warning(
+            "stacked trees disagree with the model on probe rows: using the model for all requests"
+        )
+        return None
+    return trees, order
+
+
+def _probe_rows(trees, schema: Schema, trained: list[str]):
+    """Rows on, just below and just above every split threshold, plus random ones, in signature order."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    split = np.isfinite(trees.threshold)
+    rows = []
+    for index, name in enumerate(trained):
+        thresholds = trees.threshold[split & (trees.feature == index)]
+        low, high = (thresholds.min(), thresholds.max()) if len(thresholds) else (0.0, 1.0)
+        values = np.concatenate([thresholds, np.nextafter(thresholds, np.inf), rng.uniform(low, high, 256)])
+        if schema.integer[schema.position[name]]:
+            values = np.round(values)
+        rows.append(rng.choice(values, 512))
+    by_name = dict(zip(trained, rows))
+    return np.column_stack([by_name[name] for name in schema.columns]).astype(np.float64)
 
 
 def init() -> None:
@@ -104,10 +165,10 @@ def run(raw_data):
     if model is None:
         raise RuntimeError("init() has not loaded a model")
     try:
-        frame = parse_request(raw_data, schema)
+        matrix = parse_matrix(raw_data, schema)
     except RequestError as exc:
         return _bad_request(str(exc))
-    return [float(value) for value in model(frame)]
+    return [float(value) for value in model(matrix)]
 
 
 def _bad_request(message: str):
@@ -123,6 +184,11 @@ def _bad_request(message: str):
 
 def parse_request(body, schema: Schema):
     """The request's rows as a DataFrame in signature order and types; RequestError names any problem."""
+    return to_frame(parse_matrix(body, schema), schema)
+
+
+def parse_matrix(body, schema: Schema):
+    """The request's rows as a float64 matrix in signature order; RequestError names any problem."""
     if isinstance(body, (bytes, bytearray)):
         try:
             body = body.decode("utf-8")
@@ -157,7 +223,7 @@ def parse_request(body, schema: Schema):
             'input_data must be {"columns": [...], "data": [[...]]}, a list of rows or a list of records, '
             f"got {type(data).__name__}"
         )
-    return _frame(rows, schema)
+    return _matrix(rows, schema)
 
 
 def _split_rows(data: dict, schema: Schema) -> list[list]:
@@ -240,10 +306,9 @@ def _brief(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _frame(rows: list[list], schema: Schema):
-    """Check every value (numbers only; integers where the signature says so) and build the DataFrame."""
+def _matrix(rows: list[list], schema: Schema):
+    """Check every value (numbers; integers where the signature says so); return the rows as float64."""
     import numpy as np
-    import pandas as pd
 
     columns, integer = schema.columns, schema.integer
     for number, row in enumerate(rows):
@@ -254,11 +319,18 @@ def _frame(rows: list[list], schema: Schema):
             if kind is float and math.isfinite(value) and (not integer[position] or value.is_integer()):
                 continue
             raise RequestError(_value_problem(value, columns[position], integer[position], number))
-    matrix = np.array(rows, dtype=np.float64)
+    return np.array(rows, dtype=np.float64)
+
+
+def to_frame(matrix, schema: Schema):
+    """A checked matrix as a DataFrame with the signature's column names and integer columns as int64."""
+    import numpy as np
+    import pandas as pd
+
     return pd.DataFrame(
         {
-            name: (matrix[:, i].astype(np.int64) if integer[i] else matrix[:, i])
-            for i, name in enumerate(columns)
+            name: (matrix[:, i].astype(np.int64) if schema.integer[i] else matrix[:, i])
+            for i, name in enumerate(schema.columns)
         },
         copy=False,
     )
