@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import main
@@ -20,7 +21,10 @@ def ensure_sample() -> Path:
     if not SAMPLE.exists():
         SAMPLE.parent.mkdir(parents=True, exist_ok=True)
         rows = ["id,value"] + [f"{i},{(i * 7) % 10 + 0.5}" for i in range(100)]
-        SAMPLE.write_text("\n".join(rows) + "\n")
+        # Written aside, then renamed: a run started at the same moment never reads half a file.
+        partial = SAMPLE.with_name(f".{SAMPLE.name}.{uuid.uuid4().hex}")
+        partial.write_text("\n".join(rows) + "\n")
+        os.replace(partial, SAMPLE)
         print(f"no data found: wrote a sample to data/{SAMPLE.relative_to(DATA_DIR)}")
     return SAMPLE
 

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from scaffold.errors import ScaffoldError
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the driver is, so `finally` blocks clean up exactly as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, _frame):
+    raise Terminated(signum)
+
 
 EPILOG = "Extra arguments after the command's options (XARGS) go to the script, the build or the job."
 
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         from scaffold import commands
 
         handler = getattr(commands, args.command.replace("-", "_"))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     try:
         return handler(args) or 0
     except ScaffoldError as exc:
@@ -90,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -7,16 +7,42 @@ script as __main__ in the same process (so nothing is imported twice).
 This file is mounted read-only into containers; it needs only the standard library.
 """
 
+import contextlib
+import fcntl
 import os
 import runpy
 import sqlite3
 import sys
 
 
+def store_path() -> str:
+    """The SQLite file of MLFLOW_TRACKING_URI, or '' for any other kind of store."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    return uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+
+
+@contextlib.contextmanager
+def store_lock():
+    """Hold an exclusive lock next to the SQLite store while its tables and the experiment are created.
+
+    Several runs started at once on a fresh repository would otherwise all run MLflow's schema migrations
+    on the same new file, and all but one fail. The lock is a file lock, so it also holds across containers.
+    """
+    path = store_path()
+    if not path:
+        yield
+        return
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def experiment_exists(name: str) -> bool:
     """Ask the SQLite store directly, so a script that never imports mlflow does not pay for it."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    path = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+    path = store_path()
     if not path or not os.path.exists(path):
         return False
     try:
@@ -37,13 +63,14 @@ def ensure_experiment() -> None:
         from mlflow.exceptions import MlflowException
     except ImportError:
         return
-    client = mlflow.MlflowClient()
-    if client.get_experiment_by_name(name) is not None:
-        return
-    try:
-        client.create_experiment(name, artifact_location=f"{root.rstrip('/')}/{name}")
-    except MlflowException:
-        pass  # created meanwhile by a concurrent run: that one is as good
+    with store_lock():
+        client = mlflow.MlflowClient()
+        if client.get_experiment_by_name(name) is not None:
+            return
+        try:
+            client.create_experiment(name, artifact_location=f"{root.rstrip('/')}/{name}")
+        except MlflowException:
+            pass  # created meanwhile by a run that does not take the lock: that one is as good
 
 
 def main() -> None:

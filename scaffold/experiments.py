@@ -8,6 +8,7 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
+from scaffold import pause
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -84,6 +85,7 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
         else:
             _extract_template(repo.template_zip, entries, work)
             _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
+        pause.point("new-exp:staged")
         try:
             os.rename(work, target)
         except OSError:

@@ -72,7 +72,7 @@ def ensure(client, spec: ImageSpec, no_cache: bool = False, quiet: bool = False,
     `client` may be None: the SDK is then connected only when the fast existence check cannot
     answer or a build is needed.
     """
-    from scaffold import docker_api
+    from scaffold import docker_api, locks
 
     out = out or sys.stderr
     tag = spec.tag
@@ -85,9 +85,15 @@ def ensure(client, spec: ImageSpec, no_cache: bool = False, quiet: bool = False,
             print(f"image {tag} is up to date", file=out)
         return tag
     client = client or _connect()
-    print(f"building {tag} from {spec.context}", file=out)
-    _build(client, spec, tag, no_cache, out)
-    client.images.get(tag).tag(spec.name, "latest")
+    # Another driver building the same tag right now: wait for it, then use its image.
+    with locks.exclusive(f"build {tag}"):
+        if not no_cache and exists(client, tag):
+            if not quiet:
+                print(f"image {tag} is up to date (built meanwhile by another command)", file=out)
+            return tag
+        print(f"building {tag} from {spec.context}", file=out)
+        _build(client, spec, tag, no_cache, out)
+        client.images.get(tag).tag(spec.name, "latest")
     print(f"built {tag} (also tagged {spec.name}:latest)", file=out)
     return tag
 

@@ -2,7 +2,7 @@
 
 The snapshot is what `code: .` uploads, and it holds the environment's Docker build context, so the YAML
 is loaded from the staged copy. Nothing is ever written under src/; the temporary folder is removed when
-the `staged` block ends, also on errors, Ctrl-C and SIGTERM.
+the `staged` block ends, also on errors, Ctrl-C and SIGTERM (the CLI turns SIGTERM into an exception).
 
 The ignore rules are the SDK's own (`.amlignore`, else `.gitignore`, in the experiment folder, matched
 with the SDK's gitignore matcher), applied in the snapshot's coordinates: `common/x.py` is matched as the
@@ -15,15 +15,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
-import signal
 import stat
 import tempfile
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+from scaffold import pause
 from scaffold.errors import ScaffoldError
 
 # Directory names (at any depth) and file name patterns that never go to Azure ML, whatever .amlignore says.
@@ -143,43 +142,22 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
 
 
 @contextmanager
-def _removal_on_signals() -> Iterator[None]:
-    """SIGTERM/SIGHUP become SystemExit so `finally` blocks run; Ctrl-C already raises KeyboardInterrupt."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signals = [
-        s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None
-    ]
-    previous = {s: signal.signal(s, handler) for s in signals}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
-
-
-@contextmanager
 def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Iterator[Snapshot]:
     """Copy the snapshot into <tmp>/scaffold-<exp>-*/<exp>/ and remove it all when the block ends."""
-    with _removal_on_signals():
-        temp = Path(tempfile.mkdtemp(prefix=f"scaffold-{exp_dir.name}-"))
-        try:
-            planned = collect(exp_dir, common_dir, force)
-            root = temp / exp_dir.name
-            root.mkdir()
-            for relative, source in planned.sources.items():
-                target = root / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
-                shutil.copystat(source, target)
-                # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
-                target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
-            planned.root = root
-            yield planned
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
+    temp = Path(tempfile.mkdtemp(prefix=f"scaffold-{exp_dir.name}-"))
+    try:
+        planned = collect(exp_dir, common_dir, force)
+        root = temp / exp_dir.name
+        root.mkdir()
+        for relative, source in planned.sources.items():
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            shutil.copystat(source, target)
+            # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
+            target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
+        planned.root = root
+        pause.point("job:staged")
+        yield planned
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

@@ -61,8 +61,8 @@ def experiment(module_repo):
     name = unique_name("nb")
     assert driver(module_repo, "new-exp", "--exp", name).returncode == 0
     yield module_repo, name
+    remove_images(f"{name}-jupyter")  # the child first: its parent cannot go while it exists
     remove_images(name)
-    remove_images(f"{name}-jupyter")
 
 
 def test_jupyter_serves_on_loopback_with_token_and_cleans_up(experiment):

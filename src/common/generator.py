@@ -9,6 +9,7 @@ Run `python -m common.generator --help` to write a Parquet or CSV file.
 from __future__ import annotations
 
 import argparse
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -58,18 +59,31 @@ def write_trips(
     dirty_fraction: float = 0.0,
 ) -> Path:
     """Stream trips to a .parquet (one row group per chunk) or .csv file and return its path."""
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet", ".pq"):
+        raise ValueError(f"cannot write {path}: use a .parquet or .csv file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside under a name of its own, then renamed: concurrent runs generating the same sample never
+    # share a half-written file, and a reader never sees one.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
+    try:
+        _write(tmp, path.suffix, generate_trips(city, rows, seed, chunk_size, dirty_fraction))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write(tmp: Path, suffix: str, chunks: Iterator[pd.DataFrame]) -> None:
+    """Write the chunks as CSV or Parquet (one row group per chunk) to `tmp`."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    chunks = generate_trips(city, rows, seed, chunk_size, dirty_fraction)
-    if path.suffix == ".csv":
+    if suffix == ".csv":
         with tmp.open("w", newline="") as handle:
             for i, chunk in enumerate(chunks):
                 chunk.to_csv(handle, index=False, header=i == 0)
-    elif path.suffix in (".parquet", ".pq"):
+    else:
         writer = None
         try:
             for chunk in chunks:
@@ -79,10 +93,6 @@ def write_trips(
         finally:
             if writer is not None:
                 writer.close()
-    else:
-        raise ValueError(f"cannot write {path}: use a .parquet or .csv file name")
-    tmp.replace(path)
-    return path
 
 
 def _block(city: City, n: int, rng: np.random.Generator, dirty_fraction: float) -> pd.DataFrame:
