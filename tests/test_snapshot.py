@@ -182,9 +182,9 @@ with snapshot.staged(exp, common) as snap:
 """
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT])
 def test_signal_removes_staging(tree, sig):
-    """Ctrl-C and SIGTERM (what `docker stop`, CI cancel and kill send) leave no staged folder behind."""
+    """Ctrl-C leaves no staged folder behind (SIGTERM through the CLI: tests/test_interrupts.py)."""
     exp, common = tree
     before = tree_state(exp.parent)
     proc = subprocess.Popen(
