@@ -46,3 +46,17 @@ def image_exists(tag: str) -> bool | None:
     except OSError:
         return None
     return {200: True, 404: False}.get(status)
+
+
+def daemon_answers() -> bool | None:
+    """True when the daemon answers a ping, False when its socket refuses; None when this cannot tell."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if (host and not host.startswith("unix://")) or not hasattr(socket, "AF_UNIX"):
+        return None
+    path = socket_path()
+    if path is None:
+        return False  # the default socket is gone: its daemon has stopped
+    try:
+        return _status(path, "/_ping", timeout=5) == 200
+    except OSError:
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import keyword
 import os
 import re
@@ -79,12 +80,15 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
     staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=repo.src))
     try:
         work = staging / name
-        if source:
-            _copy_experiment(source_dir, work)
-            _substitute(work, {source: name}, whole_words=True)
-        else:
-            _extract_template(repo.template_zip, entries, work)
-            _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
+        try:
+            if source:
+                _copy_experiment(source_dir, work)
+                _substitute(work, {source: name}, whole_words=True)
+            else:
+                _extract_template(repo.template_zip, entries, work)
+                _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
+        except OSError as exc:
+            raise ScaffoldError(_creation_problem(exc, name)) from None
         pause.point("new-exp:staged")
         try:
             os.rename(work, target)
@@ -93,6 +97,13 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _creation_problem(exc: OSError, name: str) -> str:
+    """One line for a failed copy (the staging folder is removed, so nothing was created)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the device while creating src/{name}; nothing was created"
+    return f"cannot create src/{name}: {exc.strerror or exc}; nothing was created"
 
 
 def _read_template(zip_path: Path) -> list:
@@ -104,13 +115,28 @@ def _read_template(zip_path: Path) -> list:
             entries = [(info, _safe_member(info, zip_path.name)) for info in archive.infolist()]
     except zipfile.BadZipFile:
         raise ScaffoldError(f"{zip_path.name} is not a valid zip file") from None
-    return [(info, relative) for info, relative in entries if relative is not None]
+    entries = [(info, relative) for info, relative in entries if relative is not None]
+    # Two entries for one path, or a file where a folder must be, would fail halfway through unpacking.
+    files = [relative for info, relative in entries if not info.is_dir()]
+    folders = {parent for relative in files for parent in relative.parents} | {
+        relative for info, relative in entries if info.is_dir()
+    }
+    seen: set[PurePosixPath] = set()
+    for relative in files:
+        if relative in seen or relative in folders:
+            raise ScaffoldError(
+                f"{zip_path.name}: refusing entry {relative.as_posix()!r}: it occurs twice "
+                "(or as both a file and a folder)"
+            )
+        seen.add(relative)
+    return entries
 
 
 def _extract_template(zip_path: Path, entries, dest: Path) -> None:
     """Unpack checked entries of the template into `dest`."""
     import shutil
     import zipfile
+    import zlib
 
     dest.mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as archive:
@@ -120,8 +146,13 @@ def _extract_template(zip_path: Path, entries, dest: Path) -> None:
                 out.mkdir(parents=True, exist_ok=True)
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, open(out, "xb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with archive.open(info) as src, open(out, "xb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+                # A damaged, encrypted or oddly compressed entry: the zip is unusable, say which entry.
+                detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ScaffoldError(f"{zip_path.name}: cannot unpack {info.filename!r} ({detail})") from None
             if (info.external_attr >> 16) & 0o111:
                 out.chmod(0o755)
 
@@ -148,7 +179,23 @@ def _copy_experiment(source: Path, dest: Path) -> None:
             raise ScaffoldError(
                 f"refusing to copy {path.relative_to(source)}: it links outside src/{source.name}"
             )
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
+
+    def copy(src, dst):
+        try:
+            return shutil.copy2(src, dst)
+        except OSError as exc:  # raised as is, copytree would collect it and carry on copying
+            raise _CopyFailed(exc) from exc
+
+    try:
+        shutil.copytree(
+            source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True, copy_function=copy
+        )
+    except _CopyFailed as failed:
+        raise failed.args[0] from None
+
+
+class _CopyFailed(Exception):
+    """The first file copy that failed, stopping the copy at once."""
 
 
 def _substitute(folder: Path, replacements: dict[str, str], whole_words: bool) -> None:

@@ -12,6 +12,7 @@ tracking stores never go in, and symbolic links are never followed out of the fo
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import shutil
@@ -149,15 +150,28 @@ def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = Non
         planned = collect(exp_dir, common_dir, force)
         root = temp / exp_dir.name
         root.mkdir()
-        for relative, source in planned.sources.items():
-            target = root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            shutil.copystat(source, target)
-            # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
-            target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
+        try:
+            for relative, source in planned.sources.items():
+                target = root / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+                shutil.copystat(source, target)
+                # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
+                target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
+        except OSError as exc:
+            raise ScaffoldError(_staging_problem(exc, temp.parent)) from None
         planned.root = root
         pause.point("job:staged")
         yield planned
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _staging_problem(exc: OSError, where: Path) -> str:
+    """One line for a copy that failed: a full disk says where and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"no space left on the device while staging the snapshot in {where}; "
+            "free some space or set TMPDIR to a larger folder"
+        )
+    return f"cannot stage the snapshot in {where}: {exc.strerror or exc} ({exc.filename or ''})"

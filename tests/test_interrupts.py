@@ -63,12 +63,16 @@ class Running:
         """Send `sig` to the driver only (not its group) and return (exit code, all output)."""
         self.process.send_signal(sig)
         code = self.process.wait(timeout=120)
+        return code, self.drain()
+
+    def drain(self) -> str:
+        """All output, once the command has ended."""
         while True:
             line = self.lines.get(timeout=30)
             if line == "":
                 break
             self.seen.append(line)
-        return code, "".join(self.seen)
+        return "".join(self.seen)
 
 
 def containers(label: str, name: str = "") -> list[str]:
