@@ -130,3 +130,27 @@ def remove_images(repository: str) -> None:
             client.images.remove(image.id, force=True)
     except Exception:  # noqa: BLE001 - clean-up is best effort
         pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftovers(request):
+    """Fail the session if it left containers, test images, staged folders or checkout changes behind.
+
+    Strict under SCAFFOLD_REQUIRE_DOCKER=1 (CI owns the machine); elsewhere other work may be running at the
+    same time, so the difference is printed instead. SCAFFOLD_LEFTOVERS_FILE receives it as JSON.
+    """
+    import json
+
+    import leftovers
+
+    with_docker = not docker_problem()
+    before = leftovers.census(REPO, with_docker)
+    yield
+    found = leftovers.new_since(before, leftovers.census(REPO, with_docker))
+    report = os.environ.get("SCAFFOLD_LEFTOVERS_FILE")
+    if report:
+        Path(report).write_text(json.dumps(found, indent=2))
+    if found and os.environ.get("SCAFFOLD_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"the tests left things behind: {found}", pytrace=False)
+    if found:
+        print(f"\nleftovers (other work may be running too): {found}", file=sys.stderr)
