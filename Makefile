@@ -16,6 +16,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DRIVER := $(PY) -m scaffold
 STAMP := $(VENV)/.requirements.txt
+# One shell word whatever the value holds (quotes, spaces, a leading -), passed as --option=WORD.
+q = '$(subst ','\'',$(1))'
 
 EXP ?=
 FROM ?=
@@ -52,27 +54,28 @@ list: $(STAMP)
 
 ## Create src/EXP from experiment_template.zip: EXP=name [FROM=existing_experiment]
 new-exp: $(STAMP)
-	@$(DRIVER) new-exp --exp "$(EXP)" --from "$(FROM)"
+	@$(DRIVER) new-exp --exp=$(call q,$(EXP)) --from=$(call q,$(FROM))
 
 ## Build the experiment image, only when docker/ changed: EXP=x [XARGS="--no-cache --build-arg K=V"]
 build-exp: $(STAMP)
-	@$(DRIVER) build-exp --exp "$(EXP)" -- $(XARGS)
+	@$(DRIVER) build-exp --exp=$(call q,$(EXP)) -- $(XARGS)
 
 ## Run local.py in the experiment's container: EXP=x [XARGS=...] [RUN_XARGS=...] [GPUS=all] [RUNNER=venv] [PORT=n]
 local: $(STAMP)
-	@$(DRIVER) local --exp "$(EXP)" --runner "$(RUNNER)" --gpus "$(GPUS)" --port "$(PORT)" --run-xargs "$(RUN_XARGS)" -- $(XARGS)
+	@$(DRIVER) local --exp=$(call q,$(EXP)) --runner=$(call q,$(RUNNER)) --gpus=$(call q,$(GPUS)) \
+		--port=$(call q,$(PORT)) --run-xargs=$(call q,$(RUN_XARGS)) -- $(XARGS)
 
 ## Open a shell in the experiment's container: EXP=x [RUN_XARGS=...]
 terminal: $(STAMP)
-	@$(DRIVER) terminal --exp "$(EXP)" --run-xargs "$(RUN_XARGS)"
+	@$(DRIVER) terminal --exp=$(call q,$(EXP)) --run-xargs=$(call q,$(RUN_XARGS))
 
 ## Start JupyterLab in the experiment's environment on 127.0.0.1: EXP=x [PORT=8888]
 jupyter: $(STAMP)
-	@$(DRIVER) jupyter --exp "$(EXP)" --port "$(or $(PORT),8888)" --run-xargs "$(RUN_XARGS)"
+	@$(DRIVER) jupyter --exp=$(call q,$(EXP)) --port=$(call q,$(or $(PORT),8888)) --run-xargs=$(call q,$(RUN_XARGS))
 
 ## Run the driver's tests and every experiment's tests, or one experiment's: [EXP=x] [XARGS=pytest args]
 test: $(STAMP)
-	@$(DRIVER) test --exp "$(EXP)" --runner "$(RUNNER)" -- $(XARGS)
+	@$(DRIVER) test --exp=$(call q,$(EXP)) --runner=$(call q,$(RUNNER)) -- $(XARGS)
 
 ## Format and lint with black, isort and flake8 (the pre-commit settings)
 format: $(STAMP)
@@ -84,19 +87,19 @@ lint: $(STAMP)
 
 ## Serve the MLflow UI of local runs on 127.0.0.1: [PORT=5000]
 mlflow-ui: $(STAMP)
-	@$(DRIVER) mlflow-ui --port "$(or $(PORT),5000)"
+	@$(DRIVER) mlflow-ui --port=$(call q,$(or $(PORT),5000))
 
 ## Submit the experiment to Azure ML: EXP=x [FILE=azure-ml-job.yaml] [XARGS="--set k=v --name n --stream --web --dry-run"]
 job: $(STAMP)
-	@$(DRIVER) job --exp "$(EXP)" --file "$(FILE)" -- $(XARGS)
+	@$(DRIVER) job --exp=$(call q,$(EXP)) --file=$(call q,$(FILE)) -- $(XARGS)
 
 ## Register local data as an Azure ML data asset: NAME=n PATH=p [VERSION=v] [XARGS=--dry-run]
 data-asset: $(STAMP)
-	@$(DRIVER) data-asset --name "$(NAME)" --path "$(ASSET_PATH)" --version "$(VERSION)" -- $(XARGS)
+	@$(DRIVER) data-asset --name=$(call q,$(NAME)) --path=$(call q,$(ASSET_PATH)) --version=$(call q,$(VERSION)) -- $(XARGS)
 
 ## Create or update an AmlCompute cluster that scales to zero: NAME=n [SIZE=Standard_DS3_v2] [MAX=4] [XARGS=--dry-run]
 compute: $(STAMP)
-	@$(DRIVER) compute --name "$(NAME)" --size "$(SIZE)" --max "$(MAX)" -- $(XARGS)
+	@$(DRIVER) compute --name=$(call q,$(NAME)) --size=$(call q,$(SIZE)) --max=$(call q,$(MAX)) -- $(XARGS)
 
 ## Rebuild experiment_template.zip from experiment_template/ (after editing the template)
 template: $(STAMP)

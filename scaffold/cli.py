@@ -25,8 +25,15 @@ def _terminate(signum, _frame):
 EPILOG = "Extra arguments after the command's options (XARGS) go to the script, the build or the job."
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the driver's error format: one `error:` line and exit 2, no usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scaffold", description=__doc__, epilog=EPILOG)
+    parser = Parser(prog="python -m scaffold", description=__doc__, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str, exp: bool = True) -> argparse.ArgumentParser:

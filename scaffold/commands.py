@@ -35,16 +35,23 @@ def new_exp(args) -> int:
     return 0
 
 
+class _XargsParser(argparse.ArgumentParser):
+    """argparse that raises instead of printing its usage: the caller turns that into one line."""
+
+    def error(self, message):
+        raise argparse.ArgumentError(None, message)
+
+
 def _build_options(xargs: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
+    parser = _XargsParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--build-arg", action="append", default=[])
     try:
         options = parser.parse_args(xargs)
-    except (argparse.ArgumentError, SystemExit):
+    except argparse.ArgumentError:
         raise ScaffoldError(
             f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
-        )
+        ) from None
     pairs = {}
     for item in options.build_arg:
         key, sep, value = item.partition("=")
@@ -84,6 +91,7 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
         return venv_runner.run(repo, args.exp, command, secrets)
     from scaffold import containers
 
+    containers.split_run_xargs(getattr(args, "run_xargs", ""))  # refuse unsafe flags before any build
     image = spec_options.pop("image", None) or _image(repo, config, args.exp, None, quiet=True)
     command = (
         containers.script_command(script_argv[1], script_argv[2:])
@@ -107,8 +115,7 @@ def local(args) -> int:
     options = {}
     port = str(getattr(args, "port", "") or "").strip()
     if port:
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ScaffoldError(f"PORT must be a port number, got {port!r}")
+        _check_port(port)
         if args.runner != "venv":
             from scaffold import containers
 
@@ -117,6 +124,14 @@ def local(args) -> int:
         # The script learns the published port; with RUNNER=venv it runs on the host, so nothing is published.
         options["extra_env" if args.runner != "venv" else "secrets"] = {"SCAFFOLD_PORT": port}
     return _run(args, repo, config, ["python", "local.py", *args.xargs], gpus=args.gpus, **options)
+
+
+def _check_port(port) -> int:
+    """PORT as a number a socket accepts (1-65535), else one line naming the bad value."""
+    text = str(port).strip()
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ScaffoldError(f"PORT must be a port number (1-65535), got {text!r}")
+    return int(text)
 
 
 def terminal(args) -> int:
@@ -133,7 +148,8 @@ def jupyter(args) -> int:
     experiments.require(repo, args.exp)
     if args.runner == "venv":
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
-    containers.check_port_free(args.port)
+    containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
+    containers.check_port_free(_check_port(args.port))
     base = _image(repo, config, args.exp, None, quiet=True)
     image = jupyter_image.ensure(None, repo, args.exp, base)
     token = jupyter_image.new_token()
@@ -191,5 +207,5 @@ def mlflow_ui(args) -> int:
     from scaffold import containers, tracking
 
     repo, _ = _context()
-    containers.check_port_free(args.port)
+    containers.check_port_free(_check_port(args.port))
     return tracking.ui(repo, args.port)

@@ -9,18 +9,20 @@ the container is stopped and removed.
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
 import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffold import tracking
+from scaffold import docker_api, tracking
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -108,11 +110,131 @@ class RunSpec:
             argv += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
         if self.gpus:
             argv += ["--gpus", self.gpus]
-        try:
-            argv += shlex.split(self.run_xargs)
-        except ValueError as exc:
-            raise ScaffoldError(f"RUN_XARGS: {exc}") from None
+        argv += split_run_xargs(self.run_xargs)
         return argv + [self.image, *self.command]
+
+
+# RUN_XARGS that would undo what the driver promises: never privileged, no extra capabilities, no host
+# namespaces, the host user, no Docker (or other) socket, ports published on 127.0.0.1 only.
+_REFUSED = {
+    "--privileged": "containers never run privileged",
+    "--cap-add": "containers get no extra capabilities",
+    "--user": "containers run as your uid:gid",
+    "--publish-all": "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)",
+    "--publish": "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)",
+}
+_HOST_NAMESPACES = ("--pid", "--network", "--net", "--ipc", "--uts", "--userns")
+_LONG_WITH_VALUE = (
+    "--cap-add",
+    "--user",
+    "--volume",
+    "--mount",
+    "--publish",
+    "--security-opt",
+) + _HOST_NAMESPACES
+_SHORT = {"u": "--user", "v": "--volume", "p": "--publish", "P": "--publish-all"}
+_SHORT_WITH_VALUE = set("acehlmpuvw")  # docker run's one-letter options that take a value
+_TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # what Docker accepts as true for --privileged=...
+
+
+def split_run_xargs(text: str) -> list[str]:
+    """RUN_XARGS as `docker run` arguments, refusing the few that would escalate or expose the container."""
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError as exc:
+        raise ScaffoldError(f"RUN_XARGS: {exc}") from None
+    for flag, value in _options(tokens):
+        problem = _refusal(flag, value)
+        if problem:
+            raise ScaffoldError(f"RUN_XARGS: {problem}")
+    return tokens
+
+
+def _options(tokens: list[str]):
+    """(long flag, value or None) for each option; one-letter clusters such as `-itv SRC:DST` expanded."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token.startswith("--") and len(token) > 2:
+            flag, sep, value = token.partition("=")
+            if not sep:
+                value = None
+                if flag in _LONG_WITH_VALUE and index < len(tokens):
+                    value, index = tokens[index], index + 1
+            yield flag, value
+        elif token.startswith("-") and len(token) > 1:
+            for position, letter in enumerate(token[1:], start=2):
+                flag = _SHORT.get(letter, f"-{letter}")
+                if letter not in _SHORT_WITH_VALUE:
+                    yield flag, None
+                    continue
+                value = token[position:].removeprefix("=")
+                if not value and index < len(tokens):
+                    value, index = tokens[index], index + 1
+                yield flag, value
+                break
+
+
+def _refusal(flag: str, value: str | None) -> str:
+    """Why this option is refused, or empty."""
+    if flag in ("--privileged", "--publish-all"):
+        return f"{flag} is refused: {_REFUSED[flag]}" if value is None or value in _TRUE else ""
+    shown = f"{flag} {value}" if value else flag
+    if flag in ("--cap-add", "--user"):
+        return f"{shown} is refused: {_REFUSED[flag]}"
+    if flag in _HOST_NAMESPACES and (value or "").strip() == "host":
+        return f"{flag} host is refused: containers never share the host's namespaces"
+    if flag == "--security-opt" and "unconfined" in (value or ""):
+        return f"--security-opt {value} is refused: containers keep Docker's default confinement"
+    if flag in ("--volume", "--mount") and _exposes_socket(_mount_source(flag, value or "")):
+        return f"{shown} is refused: containers never get the Docker socket (or any socket)"
+    if flag == "--publish" and not _loopback_publish(value or ""):
+        return f"{shown} is refused: {_REFUSED[flag]}"
+    return ""
+
+
+def _mount_source(flag: str, value: str) -> str:
+    if flag == "--volume":
+        return value.split(":", 1)[0] if ":" in value else ""
+    fields = dict(part.partition("=")[::2] for part in value.split(","))
+    return fields.get("source") or fields.get("src") or ""
+
+
+def _exposes_socket(source: str) -> bool:
+    """A bind source that is a socket, or a folder holding the Docker daemon's socket."""
+    if not source.startswith("/"):
+        return False  # a named volume
+    path = Path(source)
+    candidates = {path, path.resolve()}
+    if any(p.name.endswith(".sock") or _is_socket(p) for p in candidates):
+        return True
+    sockets = [Path("/var/run/docker.sock"), Path("/run/docker.sock")]
+    host = os.environ.get("DOCKER_HOST", "")
+    if host.startswith("unix://"):
+        sockets.append(Path(host[len("unix://") :]))
+    sockets += [s.resolve() for s in sockets]
+    return any(s == p or p in s.parents for s in sockets for p in candidates)
+
+
+def _is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _loopback_publish(value: str) -> bool:
+    """-p [ip:][host_port:]container_port: without an ip Docker listens on every interface."""
+    if value.startswith("["):
+        host = value[1 : value.find("]")]
+    else:
+        parts = value.split(":")
+        host = parts[0] if len(parts) == 3 else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _user_name() -> str:
@@ -178,6 +300,16 @@ def run(spec: RunSpec) -> int:
     if code == 125:
         raise ScaffoldError(
             f"docker could not start the container for {spec.exp} (see the message above)", 125
+        )
+    if code != 0 and not received and docker_api.daemon_answers() is False:
+        raise ScaffoldError(
+            f"the Docker daemon stopped during the run of {spec.exp}; start it again and rerun"
+        )
+    if code == 128 + signal.SIGKILL and not received:
+        raise ScaffoldError(
+            f"the container of {spec.exp} was killed (exit 137): by `docker kill`, `docker rm -f` "
+            "or the kernel's out-of-memory killer",
+            code,
         )
     return code
 

@@ -17,13 +17,25 @@ def context_hash(context: Path, build_args: dict[str, str]) -> str:
     if not (context / "Dockerfile").is_file():
         raise ScaffoldError(f"no Dockerfile in {context}")
     digest = hashlib.sha256()
+    root = context.resolve()
     for path in sorted(context.rglob("*")):
-        if path.is_dir() or "__pycache__" in path.parts:
+        if "__pycache__" in path.parts or (path.is_dir() and not path.is_symlink()):
             continue
         relative = path.relative_to(context).as_posix()
+        if path.name == ".env" or path.name.startswith(".env."):
+            raise ScaffoldError(
+                f"{context.name}/{relative}: secrets never go in a build context (Docker would receive it); "
+                "put them in the repository's .env, which runs get by name"
+            )
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise ScaffoldError(
+                f"{context.name}/{relative} links outside the build context ({os.readlink(path)}): Docker "
+                f"sends the link, not the file; copy the file into {context.name}/ instead"
+            )
         executable = os.access(path, os.X_OK)
         digest.update(f"{relative}\0{int(executable)}\0".encode())
-        digest.update(path.read_bytes() if path.is_file() else os.readlink(path).encode())
+        # A link is hashed as its target's name: that is what Docker receives.
+        digest.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
         digest.update(b"\0")
     for key in sorted(build_args):
         digest.update(f"arg:{key}={build_args[key]}\0".encode())
@@ -130,7 +142,7 @@ def _build(client, spec: ImageSpec, tag: str, no_cache: bool, out) -> None:
                 for line in text.splitlines():
                     if line.startswith("Step "):
                         step, recent = line.strip(), []
-                    elif line.strip():
+                    elif line.strip() and not _builder_chatter(line):
                         recent = (recent + [line.strip()])[-5:]
             if "error" in chunk:
                 detail = chunk.get("error", "").strip().splitlines()[-1]
@@ -139,3 +151,9 @@ def _build(client, spec: ImageSpec, tag: str, no_cache: bool, out) -> None:
                 raise ScaffoldError(f"build of {spec.name} failed{where}: {detail}{context}")
     except APIError as exc:
         raise ScaffoldError(f"build of {spec.name} failed: {exc.explanation or exc}") from None
+
+
+def _builder_chatter(line: str) -> bool:
+    """The builder's own bookkeeping lines, which say nothing about why a step failed."""
+    text = line.strip()
+    return text.startswith(("---> ", "Removing intermediate container", "Running in ")) or text == "--->"

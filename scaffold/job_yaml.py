@@ -5,11 +5,14 @@ the local code folders and build contexts a loaded job refers to.
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from pathlib import Path
 
 from scaffold.azure_workspace import one_line, quiet_sdk_logs
 from scaffold.errors import ScaffoldError
 
+SDK_VALIDATION_LOGGER = "azure.ai.ml.entities._validation.core"
 REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://", "gs://")
 
 
@@ -38,9 +41,8 @@ def read_yaml(path: Path, display: str) -> dict:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ScaffoldError(f"{display}: invalid YAML: {one_line(exc)}") from None
     if not isinstance(data, dict):
-        raise ScaffoldError(
-            f"{display}: expected a YAML mapping (an Azure ML job), got {type(data).__name__}"
-        )
+        got = "an empty file" if data is None else f"a YAML {type(data).__name__}"
+        raise ScaffoldError(f"{display}: expected a YAML mapping (an Azure ML job), got {got}")
     return data
 
 
@@ -153,6 +155,8 @@ def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: li
     """One line naming the file, the line and the field of the first schema errors."""
     message = str(getattr(exc, "message", None) or exc)
     found = _decode_validation(message)
+    if not found and isinstance(getattr(exc, "messages", None), (dict, list)):
+        found = list(_flatten(exc.messages, ()))  # marshmallow's own {field: [messages]} (pipeline jobs)
     if not found:
         return ScaffoldError(f"{display}: {one_line(exc)}")
     override_keys = {key for item in overrides for key in item}
@@ -160,7 +164,8 @@ def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: li
     for path, text in found[:3]:
         dotted = ".".join(path)
         line = _line_of(yaml_text, path)
-        origin = " (from --set)" if dotted in override_keys else ""
+        from_set = any(key == dotted or key.startswith(f"{dotted}.") for key in override_keys)
+        origin = " (from --set)" if dotted and from_set else ""
         where = f"{display}:{line}" if line and not origin else display
         parts.append(f"{where}: {dotted or 'job'}: {text}{origin}")
     more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
@@ -173,13 +178,37 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     quiet_sdk_logs()
     from azure.ai.ml import load_job as sdk_load_job
 
+    # The SDK logs "Warnings: [...]" for problems it then often raises as errors: hold them back, and
+    # show them as warning lines only when the job loads (the error line already says the same).
+    held = _HeldRecords()
+    logger = logging.getLogger(SDK_VALIDATION_LOGGER)
+    logger.addHandler(held)
+    propagate, logger.propagate = logger.propagate, False
     try:
-        return sdk_load_job(path, params_override=overrides)
+        job = sdk_load_job(path, params_override=overrides)
     except Exception as exc:  # noqa: BLE001 - the SDK raises marshmallow, azure and plain errors alike
         error = schema_error(exc, text, display, overrides)
         if replace:
             error = ScaffoldError(str(error).replace(*replace))
         raise error from None
+    finally:
+        logger.removeHandler(held)
+        logger.propagate = propagate
+    for record in held.records:
+        line = " ".join(record.getMessage().split())
+        print(f"warning: {display}: {line.replace(*replace) if replace else line}", file=sys.stderr)
+    return job
+
+
+class _HeldRecords(logging.Handler):
+    """Collects log records instead of printing them."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def as_yaml(entity) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from scaffold.errors import ScaffoldError
+
 
 class Repo:
     """Absolute paths of the repository's well-known folders and files (no dataclass: startup matters)."""
@@ -19,13 +21,17 @@ class Repo:
 
     @classmethod
     def find(cls) -> "Repo":
-        """The repository that holds the Makefile: SCAFFOLD_ROOT, else the cwd or a parent."""
+        """The repository that holds config.env and src/: SCAFFOLD_ROOT, else the cwd or a parent."""
         env = os.environ.get("SCAFFOLD_ROOT")
         start = Path(env) if env else Path.cwd()
         for candidate in [start, *start.parents]:
             if (candidate / "config.env").is_file() and (candidate / "src").is_dir():
                 return cls(candidate.resolve())
-        return cls(start.resolve())
+        # Without this, a checkout that lost config.env would silently run on defaults (or on a parent).
+        raise ScaffoldError(
+            f"no config.env next to a src/ folder in {start.resolve()} or above: run from the repository "
+            "root, and restore config.env if it was deleted (it is part of the repository)"
+        )
 
     @property
     def src(self) -> Path:

@@ -26,11 +26,16 @@ def build_parser(experiment: Experiment) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None, experiment: Experiment) -> int:
-    """Run one step; bad data prints `error: ...` and exits 2 instead of a traceback."""
+    """Run one step; bad data, or data that cannot be read or written, prints `error: ...` and exits 2
+    instead of a traceback."""
     args = build_parser(experiment).parse_args(argv)
     try:
         STEPS[args.step].run(args, experiment)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a read-only or full data folder: the file and the reason are enough
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {args.step}: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     return 0

@@ -46,7 +46,11 @@ def find_or_generate(experiment: Experiment, raw_dir: Path, rows: int, seed: int
         return raw_dir
     sample = raw_dir / "sample.parquet"
     print(f"local: no CSV/Parquet file in {raw_dir}; generating {rows} {experiment.city.name} sample trips")
-    write_trips(sample, experiment.city, rows, seed=seed, dirty_fraction=0.002)
+    try:
+        write_trips(sample, experiment.city, rows, seed=seed, dirty_fraction=0.002)
+    except OSError as exc:  # read-only or full data folder; pyarrow's own text names a temporary file
+        reason = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+        raise DataError(f"no data in {raw_dir}, and a sample cannot be written there: {reason}") from None
     print(f"local: wrote {sample} (put your own files in {raw_dir} to use them instead)")
     return raw_dir
 
