@@ -73,9 +73,9 @@ def stop_daemon() -> list[str]:
     return command
 
 
-def start_daemon(command: list[str]) -> None:
-    log = open("/tmp/scaffold-dockerd-restart.log", "ab")
-    subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+def start_daemon(command: list[str], log_path: Path) -> None:
+    with open(log_path, "ab") as log:
+        subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     ping = ["docker", "info"]
     up = eventually(lambda: subprocess.run(ping, capture_output=True).returncode == 0, timeout=90)
     assert up, "dockerd did not come back"
@@ -83,7 +83,7 @@ def start_daemon(command: list[str]) -> None:
 
 @pytest.mark.docker
 @needs_root_faults
-def test_daemon_stopped_before_and_during_a_run(sleeper):
+def test_daemon_stopped_before_and_during_a_run(sleeper, tmp_path):
     repo, name = sleeper
     before = tree_state(repo / "src")
     run = Running(repo, ["local", "--exp", name])
@@ -103,7 +103,7 @@ def test_daemon_stopped_before_and_during_a_run(sleeper):
         build = driver(repo, "build-exp", "--exp", name, timeout=120)
         assert build.returncode != 0 and "Docker daemon unreachable" in build.stderr
     finally:
-        start_daemon(command)
+        start_daemon(command, tmp_path / "dockerd.log")
     assert eventually(lambda: containers(f"scaffold.experiment={name}") == [], timeout=60)
     assert tree_state(repo / "src") == before
 
