@@ -111,6 +111,20 @@ def make(repo: Path, *args: str, env: dict | None = None, timeout: float = 900):
     )
 
 
+def http_status(url: str) -> int:
+    """The HTTP status of a GET on `url`; 0 when nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0
+
+
 def tree_state(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file under `folder` with its size and mtime: equal states mean nothing was touched."""
     return {

@@ -147,7 +147,12 @@ def slow_build_repo(module_repo):
     name = unique_name("slowbuild")
     assert driver(module_repo, "new-exp", "--exp", name).returncode == 0
     dockerfile = module_repo / "src" / name / "docker" / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text() + 'RUN echo "slow step starts" && sleep 300\n')
+    # Right after the shared pip layer, before the LABEL step: an interrupted build then commits no new
+    # intermediate image (docker build keeps completed steps as cache, which would outlive the test).
+    lines = dockerfile.read_text().splitlines(keepends=True)
+    label = next(i for i, line in enumerate(lines) if line.startswith("LABEL"))
+    lines.insert(label, 'RUN echo "slow step starts" && sleep 300\n')
+    dockerfile.write_text("".join(lines))
     yield module_repo, name
     remove_images(name)
 

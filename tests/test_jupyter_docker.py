@@ -8,11 +8,9 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
-from conftest import PYTHON, driver, make, remove_images, unique_name
+from conftest import PYTHON, driver, http_status, make, remove_images, unique_name
 
 pytestmark = pytest.mark.docker
 
@@ -21,16 +19,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0
 
 
 def start(repo, name, port):
@@ -72,12 +60,12 @@ def test_jupyter_serves_on_loopback_with_token_and_cleans_up(experiment):
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.time() + 600
-        while status(f"{base}/api/status?token={token}") != 200:
+        while http_status(f"{base}/api/status?token={token}") != 200:
             assert process.poll() is None, "jupyter exited early"
             assert time.time() < deadline, "jupyter did not become ready"
             time.sleep(1)
-        assert status(f"{base}/api/contents") == 403
-        assert status(f"{base}/api/contents/notebooks?token={token}") == 200
+        assert http_status(f"{base}/api/contents") == 403
+        assert http_status(f"{base}/api/contents/notebooks?token={token}") == 200
         published = subprocess.run(
             ["docker", "ps", "--filter", f"label=scaffold.experiment={name}", "--format", "{{.Ports}}"],
             capture_output=True,

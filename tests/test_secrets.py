@@ -24,14 +24,12 @@ import subprocess
 import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, copy_repository, driver, make, remove_images, unique_name
+from conftest import PYTHON, copy_repository, driver, http_status, make, remove_images, unique_name
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
@@ -402,16 +400,6 @@ def listening(port: int) -> list[str]:
     return sorted(found)
 
 
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0
-
-
 class Server:
     """A long-running command in its own process group, its output drained (and kept) by a thread."""
 
@@ -552,8 +540,10 @@ def test_secret_not_in_job_snapshot(setup):
 def test_command_line_search_finds_a_planted_secret():
     """Control for `cmdline_hits`: a process with the marker among its arguments is found."""
     planted = marker()
-    process = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(60)", planted])
+    script = "import time; print('ready', flush=True); time.sleep(60)"
+    process = subprocess.Popen([PYTHON, "-c", script, planted], stdout=subprocess.PIPE, text=True)
     try:
+        assert process.stdout.readline().strip() == "ready"  # exec'd: /proc shows its own command line
         assert cmdline_hits([planted, marker()]) == {planted}
     finally:
         process.kill()
