@@ -31,6 +31,11 @@ NAME ?=
 VERSION ?=
 SIZE ?=
 MAX ?=
+# These variables are for this make alone: the driver gets them as options. Neither exported to commands
+# nor handed down in MAKEFLAGS, so a make started by a script or a test (`make test XARGS=-k x` runs
+# `make local ...`) does not inherit this one's XARGS or EXP.
+unexport EXP FROM XARGS RUN_XARGS GPUS RUNNER PORT FILE NAME VERSION SIZE MAX
+MAKEOVERRIDES :=
 
 ## Print every command with its arguments (also what `make` alone does)
 help:

@@ -60,3 +60,42 @@ def test_driver_without_command_prints_help():
     result = subprocess.run([PYTHON, "-m", "scaffold"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0
     assert "COMMAND" in result.stdout
+
+
+def test_command_line_variables_stay_with_their_make(tmp_path):
+    """`make test XARGS=-k x` runs tests that run `make local ...`: that make must not inherit XARGS or EXP,
+    neither from the environment nor from MAKEFLAGS. A probe target added to the real Makefile shows what
+    a command (and so any make it starts) receives."""
+    probe = tmp_path / "probe.mk"
+    probe.write_text(
+        "probe:\n\t@env\n\t@$(MAKE) -s -f Makefile -f $(PROBE) inner\n"
+        "inner:\n\t@echo inner XARGS=[$(XARGS)]\n"
+    )
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "-f",
+            "Makefile",
+            "-f",
+            str(probe),
+            "probe",
+            "XARGS=-k leak",
+            "EXP=leak",
+            "RUN_XARGS=leak",
+            f"PROBE={probe}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    environment = dict(
+        line.split("=", 1)
+        for line in result.stdout.splitlines()
+        if "=" in line and not line.startswith("inner")
+    )
+    assert not {"XARGS", "EXP", "RUN_XARGS"} & set(environment)
+    assert "leak" not in environment.get("MAKEFLAGS", "")
+    assert "inner XARGS=[]" in result.stdout
