@@ -84,7 +84,7 @@ def ensure(client, spec: ImageSpec, no_cache: bool = False, quiet: bool = False,
     `client` may be None: the SDK is then connected only when the fast existence check cannot
     answer or a build is needed.
     """
-    from scaffold import docker_api, locks
+    from scaffold import docker_api
 
     out = out or sys.stderr
     tag = spec.tag
@@ -97,6 +97,8 @@ def ensure(client, spec: ImageSpec, no_cache: bool = False, quiet: bool = False,
             print(f"image {tag} is up to date", file=out)
         return tag
     client = client or _connect()
+    from scaffold import locks  # only when building: the up-to-date path above stays import-light
+
     # Another driver building the same tag right now: wait for it, then use its image.
     with locks.exclusive(f"build {tag}"):
         if not no_cache and exists(client, tag):
