@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import keyword
 import os
 import re
@@ -10,7 +9,7 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from scaffold import pause
-from scaffold.errors import ScaffoldError
+from scaffold.errors import ScaffoldError, disk_full
 from scaffold.paths import Repo
 
 NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -101,7 +100,7 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
 
 def _creation_problem(exc: OSError, name: str) -> str:
     """One line for a failed copy (the staging folder is removed, so nothing was created)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if disk_full(exc):
         return f"no space left on the device while creating src/{name}; nothing was created"
     return f"cannot create src/{name}: {exc.strerror or exc}; nothing was created"
 

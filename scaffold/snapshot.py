@@ -12,7 +12,6 @@ tracking stores never go in, and symbolic links are never followed out of the fo
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from scaffold import pause
-from scaffold.errors import ScaffoldError
+from scaffold.errors import ScaffoldError, disk_full
 
 # Directory names (at any depth) and file name patterns that never go to Azure ML, whatever .amlignore says.
 ALWAYS_EXCLUDED_DIRS = frozenset(
@@ -169,7 +168,7 @@ def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = Non
 
 def _staging_problem(exc: OSError, where: Path) -> str:
     """One line for a copy that failed: a full disk says where and what to do."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if disk_full(exc):
         return (
             f"no space left on the device while staging the snapshot in {where}; "
             "free some space or set TMPDIR to a larger folder"

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -109,6 +110,42 @@ def make(repo: Path, *args: str, env: dict | None = None, timeout: float = 900):
         text=True,
         timeout=timeout,
     )
+
+
+def experiment_containers(exp: str, repo: Path | None = None, name: str = "") -> list[str]:
+    """Ids of the containers (any state) labelled scaffold.experiment=<exp>. With `repo`, only those that
+    mount something of that repository copy (other modules may run the same experiment meanwhile); with
+    `name`, only those whose name contains it (build steps inherit the image's label, the driver's own
+    containers are called scaffold-<exp>-*)."""
+    filters = ["--filter", f"label=scaffold.experiment={exp}"] + (
+        ["--filter", f"name={name}"] if name else []
+    )
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", *filters], capture_output=True, text=True
+    ).stdout.split()
+    if repo is None or not listed:
+        return listed
+    mounts = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Id}} {{range .Mounts}}{{.Source}}\t{{end}}", *listed],
+        capture_output=True,
+        text=True,
+    ).stdout  # a container removed meanwhile is simply missing here
+    ours = []
+    for line in mounts.splitlines():
+        container, _, sources = line.partition(" ")
+        if any(source.startswith(str(repo)) for source in sources.split("\t")):
+            ours.append(container)
+    return ours
+
+
+def eventually(check, timeout: float = 30) -> bool:
+    """Poll `check` until it is true: Docker removes --rm containers a moment after they stop."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+    return True
 
 
 def http_status(url: str) -> int:

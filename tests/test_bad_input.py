@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from conftest import PYTHON, REPO, driver, make, remove_images, tree_state, unique_name
+from conftest import PYTHON, REPO, driver, experiment_containers, make, remove_images, tree_state, unique_name
 
 SECRET = "TOP-SECRET-d41d8cd9"  # content of files outside the repository that must never be read
 MAKE_TRAILER = re.compile(r"^make(\[\d+\])?: \*\*\* ")
@@ -695,24 +695,6 @@ def repo(module_repo) -> Path:
     return module_repo
 
 
-def leftover_containers(exp: str, repo: Path) -> list[str]:
-    """Containers labelled scaffold.experiment=<exp> that mount something of this repository copy
-    (other test modules may run containers of the same experiment meanwhile)."""
-    listed = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={exp}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if not listed:
-        return []
-    mounts = subprocess.run(
-        ["docker", "inspect", "--format", "{{.Id}} {{range .Mounts}}{{.Source}} {{end}}", *listed],
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [line.split()[0] for line in mounts.splitlines() if str(repo) in line]
-
-
 def run(ctx: Ctx, argv: tuple[str, ...], env: dict[str, str], timeout: float):
     values = {key: str(value) for key, value in ctx.values.items()}
     words = [word.format(**values) for word in argv]
@@ -757,7 +739,7 @@ def test_bad_input_is_one_error_line_and_changes_nothing(case: Case, repo: Path,
         if case.check:
             case.check(ctx, result)
         if case.docker:
-            assert leftover_containers(case.exp.format(**values), repo) == []
+            assert experiment_containers(case.exp.format(**values), repo) == []
     finally:
         for undo in reversed(ctx.undo):
             undo()

@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import driver, remove_images, tree_state, unique_name
-from test_interrupts import Running, containers, eventually
+from conftest import driver, eventually, experiment_containers, remove_images, tree_state, unique_name
+from test_interrupts import Running
 
 FAULTS = os.environ.get("SCAFFOLD_FAULTS") == "1"
 needs_root_faults = pytest.mark.skipif(
@@ -45,8 +45,7 @@ def test_container_killed_from_outside(sleeper):
     before = tree_state(repo / "src")
     run = Running(repo, ["local", "--exp", name])
     run.wait_for("sleeper ready", timeout=300)
-    label = f"scaffold.experiment={name}"
-    subprocess.run(["docker", "kill", *containers(label)], check=True, capture_output=True)
+    subprocess.run(["docker", "kill", *experiment_containers(name)], check=True, capture_output=True)
     code = run.process.wait(timeout=60)
     output = run.drain()
     assert code == 137, output
@@ -54,7 +53,7 @@ def test_container_killed_from_outside(sleeper):
         f"error: the container of {name} was killed (exit 137): by `docker kill`, `docker rm -f` "
         "or the kernel's out-of-memory killer"
     ], output
-    assert eventually(lambda: containers(label) == [])
+    assert eventually(lambda: experiment_containers(name) == [])
     assert tree_state(repo / "src") == before
 
 
@@ -104,7 +103,7 @@ def test_daemon_stopped_before_and_during_a_run(sleeper, tmp_path):
         assert build.returncode != 0 and "Docker daemon unreachable" in build.stderr
     finally:
         start_daemon(command, tmp_path / "dockerd.log")
-    assert eventually(lambda: containers(f"scaffold.experiment={name}") == [], timeout=60)
+    assert eventually(lambda: experiment_containers(name) == [], timeout=60)
     assert tree_state(repo / "src") == before
 
 

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import PYTHON, driver, make, remove_images, tree_state, unique_name
+from conftest import PYTHON, driver, experiment_containers, make, remove_images, tree_state, unique_name
 
 pytestmark = pytest.mark.docker
 
@@ -27,15 +27,6 @@ def built(module_repo):
     assert build.returncode == 0, build.stdout + build.stderr
     yield module_repo, name, build
     remove_images(name)
-
-
-def containers_of(name: str) -> list[str]:
-    result = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"],
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.split()
 
 
 def test_first_build_builds_and_tags_hash_and_latest(built):
@@ -91,7 +82,7 @@ def test_local_run_is_tracked_and_readable_from_host(built):
 
     sample = repo / "data" / name / "sample.csv"
     assert sample.stat().st_uid == os.getuid() and sample.stat().st_gid == os.getgid()
-    assert containers_of(name) == []
+    assert experiment_containers(name) == []
 
 
 def test_script_exit_code_is_the_command_exit_code(built):
@@ -99,7 +90,7 @@ def test_script_exit_code_is_the_command_exit_code(built):
     result = driver(repo, "local", "--exp", name, "--", "--data", "/nonexistent.csv")
     assert result.returncode == 1
     assert "error: data file not found: /nonexistent.csv" in result.stderr
-    assert containers_of(name) == []
+    assert experiment_containers(name) == []
 
 
 def test_secrets_from_dotenv_reach_the_run_only(built):
@@ -140,7 +131,7 @@ def test_terminal_has_the_run_environment(built):
     lines = result.stdout.split()
     assert lines[:2] == [str(os.getuid()), f"/project/{name}"]
     assert "data-ok" in lines and "common-ok" in lines
-    assert containers_of(name) == []
+    assert experiment_containers(name) == []
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
@@ -166,7 +157,7 @@ def test_interrupted_local_leaves_no_container_and_no_stray_file(built, how):
             process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=60)
         assert code == (130 if how == "ctrl-c" else 143)
-        assert containers_of(name) == []
+        assert experiment_containers(name) == []
         assert tree_state(repo / "src") == before
     finally:
         local.write_text(original)

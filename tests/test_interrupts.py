@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, driver, remove_images, tree_state, unique_name
+from conftest import PYTHON, driver, eventually, experiment_containers, remove_images, tree_state, unique_name
 
 SIGNALS = [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")]
 EXPECTED_LAST_LINE = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated by SIGTERM"}
@@ -75,26 +75,9 @@ class Running:
         return "".join(self.seen)
 
 
-def containers(label: str, name: str = "") -> list[str]:
-    """Containers with `label` (and a name containing `name`): build steps inherit the image's labels."""
-    filters = ["--filter", f"label={label}"] + (["--filter", f"name={name}"] if name else [])
-    listed = subprocess.run(["docker", "ps", "-aq", *filters], capture_output=True, text=True, check=True)
-    return listed.stdout.split()
-
-
 def all_containers() -> set[str]:
     listed = subprocess.run(["docker", "ps", "-aq"], capture_output=True, text=True, check=True)
     return set(listed.stdout.split())
-
-
-def eventually(check, timeout: float = 30) -> bool:
-    """Docker removes --rm containers a moment after they stop: poll instead of sleeping blindly."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.3)
-    return True
 
 
 def assert_ended_by(code: int, output: str, sig: int) -> None:
@@ -204,13 +187,14 @@ def test_jupyter_interrupted_while_starting(notebook_repo, temp_dir, sig):
     repo, name = notebook_repo
     before_src = tree_state(repo / "src")
     run = Running(repo, ["jupyter", "--exp", name], env={"TMPDIR": str(temp_dir)})
-    label = f"scaffold.experiment={name}"
     own = f"scaffold-{name}-"  # the driver's container, not a build step of the Jupyter layer
-    started = eventually(lambda: containers(label, own) != [] or run.process.poll() is not None, timeout=900)
+    started = eventually(
+        lambda: experiment_containers(name, name=own) != [] or run.process.poll() is not None, timeout=900
+    )
     assert started and run.process.poll() is None, "the container starts (after building the layer if needed)"
     code, output = run.signal(sig)
     assert code == 128 + sig, output
     assert "Traceback" not in output, output
-    assert eventually(lambda: containers(label) == []), "no container is left"
+    assert eventually(lambda: experiment_containers(name) == []), "no container is left"
     assert list(temp_dir.iterdir()) == []
     assert tree_state(repo / "src") == before_src

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import PYTHON, driver, http_status, make, remove_images, unique_name
+from conftest import PYTHON, driver, experiment_containers, http_status, make, remove_images, unique_name
 
 pytestmark = pytest.mark.docker
 
@@ -75,12 +75,7 @@ def test_jupyter_serves_on_loopback_with_token_and_cleans_up(experiment):
     finally:
         code = stop(process)
     assert code == 130
-    leftover = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={name}"],
-        capture_output=True,
-        text=True,
-    )
-    assert leftover.stdout.split() == []
+    assert experiment_containers(name) == []
 
 
 def test_second_start_installs_nothing(experiment):

@@ -29,7 +29,16 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, copy_repository, driver, http_status, make, remove_images, unique_name
+from conftest import (
+    PYTHON,
+    copy_repository,
+    driver,
+    experiment_containers,
+    http_status,
+    make,
+    remove_images,
+    unique_name,
+)
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
@@ -315,27 +324,9 @@ def inspect(container: str) -> dict:
     return json.loads(result.stdout)[0]
 
 
-def containers_of(label: str, repo: Path) -> list[str]:
-    """Ids of containers with scaffold.experiment=label that mount this repository copy (not another's)."""
-    listed = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={label}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    ours = []
-    for container in listed:
-        try:
-            info = inspect(container)
-        except subprocess.CalledProcessError:
-            continue  # removed meanwhile
-        if any(str(m.get("Source", "")).startswith(str(repo)) for m in info.get("Mounts") or []):
-            ours.append(container)
-    return ours
-
-
 def wait_for_container(label: str, repo: Path, process, timeout: float = 900) -> str:
     deadline = time.monotonic() + timeout
-    while not (found := containers_of(label, repo)):
+    while not (found := experiment_containers(label, repo)):
         assert process.poll() is None, f"the command exited early ({process.returncode})"
         assert time.monotonic() < deadline, "no container started"
         time.sleep(1)
@@ -597,7 +588,7 @@ def test_local_and_terminal_containers_are_confined(setup, command):
         assert cmdline_hits(setup.markers) == set()
     finally:
         server.stop()
-    assert containers_of(setup.name, setup.repo) == []
+    assert experiment_containers(setup.name, setup.repo) == []
     assert text_hits([server.output], setup.markers) == set()
 
 
@@ -623,7 +614,7 @@ def test_jupyter_on_loopback_only_confined_and_its_layer_clean(setup, addresses)
     finally:
         code = server.stop()
     assert code != 0  # interrupted
-    assert containers_of(setup.name, setup.repo) == []
+    assert experiment_containers(setup.name, setup.repo) == []
     assert text_hits([server.output], setup.markers) == set()
     assert image_hits(f"{setup.name}-jupyter:latest", setup.markers, skip=setup.scanned_layers) == set()
 
@@ -673,7 +664,7 @@ def test_local_endpoint_on_loopback_only_and_confined(registered, addresses):
         assert set(listening(port)) <= {"127.0.0.1"}, "a proxy listens beyond 127.0.0.1"
     finally:
         server.stop()
-    assert containers_of("taxi_online", repo) == []
+    assert experiment_containers("taxi_online", repo) == []
     assert f"serving: http://127.0.0.1:{port}/score" in server.output
     assert text_hits([server.output], registered.markers) == set()
 
@@ -758,11 +749,11 @@ def test_make_refuses_escalating_run_xargs_before_anything_runs(setup, target, x
         errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and errors[0].startswith("error: RUN_XARGS: ") and "is refused" in errors[0]
         assert "Traceback" not in result.stderr and "building" not in result.stderr
-        assert containers_of(name, setup.repo) == []
+        assert experiment_containers(name, setup.repo) == []
         client = docker.from_env()
         assert client.images.list(name=name) == [] and client.images.list(name=f"{name}-jupyter") == []
     finally:
-        for container in containers_of(name, setup.repo):  # only if the refusal failed
+        for container in experiment_containers(name, setup.repo):  # only if the refusal failed
             subprocess.run(["docker", "rm", "-f", container], capture_output=True)
         remove_images(f"{name}-jupyter")
         remove_images(name)
