@@ -11,6 +11,11 @@ rule: `make list`); a path under src/common/ selects every experiment; anything 
 An experiment deleted by the change is not selected. A missing base (an empty REV, or the all-zero SHA
 that a new branch's first push reports) selects every experiment.
 
+Deploy experiments come after the training they deploy: DEPLOYS below says which experiments deploy
+the model of which training experiment. The names are listed training first; `--stage train` keeps the
+other experiments, `--stage deploy` the deploy experiments, so that a pipeline can run the deploys once
+the training jobs have completed.
+
 Output: names one per line (default), `--format json` (a JSON list, for a GitHub Actions matrix) or
 `--format ado-matrix` (a JSON object of legs setting EXP, for an Azure Pipelines matrix).
 Only the standard library is used, so it runs before `make venv`.
@@ -28,6 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Folders under src/ that are never experiments (the driver's RESERVED names).
 RESERVED = {"common", "data", "tests", "docker", "notebooks"}
 SHARED = "common"
+# Deploy experiment -> the training experiment whose registered model it deploys (taxi_online and
+# taxi_batch deploy `nyc_taxi_fare@latest`, which nyc_taxi registers). The one place that says so.
+DEPLOYS = {"taxi_online": "nyc_taxi", "taxi_batch": "nyc_taxi"}
+STAGES = ("train", "deploy")
 
 
 def discover(root: Path) -> list[str]:
@@ -54,6 +63,13 @@ def select(paths: list[str], known: list[str]) -> list[str]:
         if parts[1] in known:
             chosen.add(parts[1])
     return sorted(chosen)
+
+
+def in_stage(names: list[str], stage: str | None) -> list[str]:
+    """Training experiments first, then deploy experiments; with `stage`, only that part."""
+    train = [name for name in names if name not in DEPLOYS]
+    deploy = [name for name in names if name in DEPLOYS]
+    return {"train": train, "deploy": deploy}.get(stage, train + deploy)
 
 
 def changed_paths(root: Path, base: str, head: str) -> list[str]:
@@ -87,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--experiment", help="select this one experiment (it must exist)")
     source.add_argument("--all", action="store_true", help="select every experiment")
     parser.add_argument("--head", default="HEAD", help="the changed commit (default HEAD)")
+    parser.add_argument("--stage", choices=STAGES, help="only the training or only the deploy experiments")
     parser.add_argument("--format", choices=("lines", "json", "ado-matrix"), default="lines")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", help="changed paths, instead of --base")
@@ -113,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             names = select(changed_paths(args.root, args.base, args.head), known)
     else:
         names = select(args.paths, known)
-    sys.stdout.write(render(names, args.format))
+    sys.stdout.write(render(in_stage(names, args.stage), args.format))
     if args.format != "lines":
         sys.stdout.write("\n")
     return 0

@@ -7,6 +7,7 @@ Makefile with the variables it passes, and the changed-experiment selection both
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -41,11 +42,20 @@ def triggers(workflow: dict) -> dict:
     return workflow.get("on", workflow.get(True))
 
 
-def steps(document: dict):
-    """Every step of every job in a GitHub workflow or an Azure DevOps pipeline."""
+def jobs_of(document: dict) -> list[dict]:
+    """Every job of a GitHub workflow, or of an Azure DevOps pipeline (in its stages, if it has any)."""
     jobs = document.get("jobs") or []
-    for job in jobs.values() if isinstance(jobs, dict) else jobs:
+    if isinstance(jobs, dict):
+        return list(jobs.values())
+    return list(jobs) + [job for stage in document.get("stages", []) for job in stage.get("jobs", [])]
+
+
+def steps(document: dict):
+    """Every step of every job in a GitHub workflow or an Azure DevOps pipeline (deployment jobs too)."""
+    for job in jobs_of(document):
         yield from job.get("steps", [])
+        for hook in job.get("strategy", {}).get("runOnce", {}).values():
+            yield from hook.get("steps", [])
     yield from document.get("steps", [])
 
 
@@ -266,7 +276,7 @@ def test_pipeline_files_exist_on_both_platforms():
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=rel)
 def test_every_workflow_and_pipeline_parses_as_yaml(path):
     document = load(path)
-    assert isinstance(document, dict) and document.get("jobs"), rel(path)
+    assert isinstance(document, dict) and jobs_of(document), rel(path)
     assert all(isinstance(step, dict) for step in steps(document))
 
 
@@ -312,14 +322,15 @@ def test_github_job_workflow_signs_in_with_openid_connect_and_no_secret():
     assert on["push"]["branches"] == ["main"]
     assert not re.search(r"\$\{\{[^}]*\bsecrets\.", path.read_text()), "no stored secret: OIDC only"
     assert workflow["permissions"] == {"contents": "read"}
-    job = workflow["jobs"]["job"]
-    assert job["permissions"]["id-token"] == "write"
-    uses = [step.get("uses", "") for step in job["steps"]]
-    login = uses.index("azure/login@v2")
-    assert set(job["steps"][login]["with"]) == {"client-id", "tenant-id", "subscription-id"}
-    submit = next(i for i, step in enumerate(job["steps"]) if "make job" in step.get("run", ""))
-    assert login == submit - 1, "sign in right before make job: GitHub's token is short-lived"
-    assert job["strategy"]["fail-fast"] is False
+    for name in ("train", "deploy"):
+        job = workflow["jobs"][name]
+        assert job["permissions"]["id-token"] == "write"
+        uses = [step.get("uses", "") for step in job["steps"]]
+        login = uses.index("azure/login@v2")
+        assert set(job["steps"][login]["with"]) == {"client-id", "tenant-id", "subscription-id"}
+        submit = next(i for i, step in enumerate(job["steps"]) if "make job" in step.get("run", ""))
+        assert login == submit - 1, "sign in right before make job: GitHub's token is short-lived"
+        assert job["strategy"]["fail-fast"] is False
 
 
 def test_github_pull_request_workflow_lints_builds_tests_and_caches():
@@ -348,9 +359,10 @@ def test_azure_devops_pipelines_use_the_service_connection_variable_group_and_pi
     groups = [v["group"] for v in job["variables"] if "group" in v]
     assert groups == ["azure-ml"] and variables["serviceConnection"] == "azure-ml-workspace"
     azure_cli = [s for s in steps(job) if s.get("task") == "AzureCLI@2"]
-    assert len(azure_cli) == 1
-    assert azure_cli[0]["inputs"]["azureSubscription"] == "${{ variables.serviceConnection }}"
-    assert "make job" in azure_cli[0]["inputs"]["inlineScript"]
+    assert len(azure_cli) == 2  # training, then deploys
+    for task in azure_cli:
+        assert task["inputs"]["azureSubscription"] == "${{ variables.serviceConnection }}"
+        assert "make job" in task["inputs"]["inlineScript"]
     assert job["trigger"]["branches"]["include"] == ["main"]
     for path in ADO_PIPELINES:
         document = load(path)
@@ -361,6 +373,86 @@ def test_azure_devops_pipelines_use_the_service_connection_variable_group_and_pi
         ]
         assert pip_caches and all(s["inputs"]["path"] == "$(PIP_CACHE_DIR)" for s in pip_caches), rel(path)
         assert "PIP_CACHE_DIR" in json.dumps(document["variables"])
+
+
+# --- training before deploys, one deploy per endpoint at a time ----------------------------------------
+
+
+def changed_module():
+    spec = importlib.util.spec_from_file_location("changed_experiments", CHANGED)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_github_deploys_wait_for_training_and_run_one_at_a_time_per_endpoint():
+    """GitHub runs jobs in parallel unless `needs` orders them; a concurrency group without
+    cancel-in-progress queues a job behind the running one of the same group, across runs
+    (https://docs.github.com/actions/using-jobs/using-concurrency)."""
+    workflow = load(REPO / ".github" / "workflows" / "azure-ml-job.yml")
+    jobs = workflow["jobs"]
+    select = " ".join(scripts(jobs["select"]))
+    assert "--stage train" in select and "--stage deploy" in select
+    by_stage = {
+        stage: [
+            name
+            for name, job in jobs.items()
+            if f"needs.select.outputs.{stage})" in str(job.get("strategy", {}).get("matrix", {}))
+        ]
+        for stage in ("train", "deploy")
+    }
+    assert by_stage == {"train": ["train"], "deploy": ["deploy"]}, by_stage
+    deploy = jobs["deploy"]
+    assert "train" in deploy["needs"], "deploys start after the training jobs"
+    # After a completed training, or none selected; never after a failed or cancelled one.
+    condition = deploy["if"]
+    assert "!cancelled()" in condition and "needs.train.result == 'success'" in condition
+    assert "needs.train.result == 'skipped'" in condition and "failure" not in condition
+    assert "${{ matrix.experiment }}" in deploy["concurrency"]["group"]
+    assert deploy["concurrency"].get("cancel-in-progress", False) is False
+    assert "concurrency" not in workflow, "a workflow-level group would serialise training too"
+
+
+def test_azure_devops_deploy_stage_follows_training_under_an_exclusive_lock():
+    """Stages wait for the stages they depend on; an Exclusive lock check on the deploy environment with
+    `lockBehavior: sequential` lets one deploy stage run at a time and queues the others in order
+    (https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/stages-stage,
+    https://learn.microsoft.com/azure/devops/pipelines/process/approvals#exclusive-lock)."""
+    pipeline = load(REPO / ".azure-pipelines" / "azure-ml-job.yml")
+    stages = {stage["stage"]: stage for stage in pipeline["stages"]}
+    train, deploy = stages["train"], stages["deploy"]
+    select = " ".join(scripts(train))
+    assert "--stage train" in select and "--stage deploy" in select
+    assert any("experiments.train" in str(job.get("strategy")) for job in train["jobs"])
+    assert deploy["dependsOn"] == "train" and "succeeded()" in deploy["condition"]
+    assert deploy["lockBehavior"] == "sequential"
+    (job,) = deploy["jobs"]
+    assert job["environment"] and "experiments.deploy" in job["variables"]["DEPLOYS"]
+    assert "make job" in " ".join(scripts(job))
+    section = readme_section()
+    assert f"`{job['environment']}`" in section and "Exclusive lock" in section
+
+
+def test_changed_experiments_orders_and_groups_training_before_deploys(tmp_path):
+    deploys = changed_module().DEPLOYS
+    deploy = sorted(deploys)[0]
+    for name in ("zeta", deploy, deploys[deploy], "alpha"):
+        (tmp_path / "src" / name).mkdir(parents=True)
+        (tmp_path / "src" / name / "main.py").write_text("x = 1\n")
+    common = "src/common/util.py"
+    assert names(tmp_path, common) == sorted(["zeta", "alpha", deploys[deploy]]) + [deploy]
+    assert names(tmp_path, "--stage", "train", common) == sorted(["zeta", "alpha", deploys[deploy]])
+    assert names(tmp_path, "--stage", "deploy", common) == [deploy]
+    assert names(tmp_path, "--stage", "train", "--experiment", deploy) == []
+    assert json.loads(changed(tmp_path, "--stage", "deploy", "--format", "json", "src/zeta/x").stdout) == []
+
+
+def test_deploy_table_names_the_training_that_registers_the_deployed_model():
+    """DEPLOYS must say the truth: each deploy job's `model` input is the model its training registers."""
+    for deploy, train in changed_module().DEPLOYS.items():
+        deployed = load(REPO / "src" / deploy / "azure-ml-job.yaml")["inputs"]["model"]
+        registered = load(REPO / "src" / train / "azure-ml-job.yaml")["inputs"]["model_name"]
+        assert re.split(r"[@:]", deployed)[0] == registered, (deploy, train)
 
 
 # --- README --------------------------------------------------------------------------------------------
@@ -378,7 +470,7 @@ def test_readme_names_everything_the_one_time_set_up_needs():
     workflow_text = "".join(p.read_text() for p in WORKFLOWS)
     for name in sorted(set(re.findall(r"\bvars\.(\w+)", workflow_text))):
         assert f"`{name}`" in section, name
-    job = load(REPO / ".github" / "workflows" / "azure-ml-job.yml")["jobs"]["job"]
+    job = load(REPO / ".github" / "workflows" / "azure-ml-job.yml")["jobs"]["train"]
     assert f"repo:<owner>/<repo>:environment:{job['environment']}" in section
     ado = load(REPO / ".azure-pipelines" / "azure-ml-job.yml")
     names = {v.get("name"): v.get("value") for v in ado["variables"]} | {
