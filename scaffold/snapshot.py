@@ -6,8 +6,12 @@ the `staged` block ends, also on errors, Ctrl-C and SIGTERM (the CLI turns SIGTE
 
 The ignore rules are the SDK's own (`.amlignore`, else `.gitignore`, in the experiment folder, matched
 with the SDK's gitignore matcher), applied in the snapshot's coordinates: `common/x.py` is matched as the
-SDK will see it when it uploads the snapshot. Besides those rules, secrets, caches, local data and
-tracking stores never go in, and symbolic links are never followed out of the folder they live in.
+SDK will see it when it uploads the snapshot. Besides them, only the rules below apply (docs/azure.md,
+"make job"): secrets (`.env`, `.env.*`) at any depth, `__pycache__` folders at any depth (the SDK drops
+them from component code too: azure.ai.ml.entities._component.code.ComponentIgnoreFile), and local-only
+folders at the top of the experiment folder. A `data/` or `mlruns/` package deeper down is code and goes
+in, as with `az ml job create`. Symbolic links are never followed out of the folder they live in. Every
+path left out is recorded in `skipped`, with the rule that left it out, for the dry-run listing.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from typing import Iterator
 from scaffold import pause
 from scaffold.errors import ScaffoldError, disk_full
 
-# Directory names (at any depth) and file name patterns that never go to Azure ML, whatever .amlignore says.
-ALWAYS_EXCLUDED_DIRS = frozenset(
-    {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", "mlruns", "data", ".git", ".venv", ".venvs"}
+# Never uploaded, at any depth: secrets, and Python's bytecode caches.
+SECRET_FILES = (".env", ".env.*")
+CACHE_DIRS = frozenset({"__pycache__"})
+# Never uploaded from the top of the experiment folder: local data, tracking stores, environments, git.
+TOP_LEVEL_DIRS = frozenset(
+    {"data", "mlruns", ".venv", ".venvs", ".git", ".pytest_cache", ".ipynb_checkpoints"}
 )
-ALWAYS_EXCLUDED_FILES = (".env", ".env.*", "*.pyc")
 COMMON = "common"
 
 
@@ -65,11 +71,16 @@ class Snapshot:
         return "\n".join(lines)
 
 
-def always_excluded(relative: PurePosixPath, is_dir: bool) -> bool:
+def always_excluded(relative: PurePosixPath, is_dir: bool) -> str:
+    """Why the project's own rules leave `relative` (a snapshot path) out, or "" to keep it."""
     name = relative.name
-    if is_dir:
-        return name in ALWAYS_EXCLUDED_DIRS
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in ALWAYS_EXCLUDED_FILES)
+    if is_dir and name in CACHE_DIRS:
+        return "Python cache"
+    if is_dir and name in TOP_LEVEL_DIRS and len(relative.parts) == 1:
+        return f"top-level {name}/ never goes to Azure ML"
+    if not is_dir and any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_FILES):
+        return "secrets never go to Azure ML"
+    return ""
 
 
 def _ignore_file(exp_dir: Path):
@@ -87,6 +98,7 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
     if (exp_dir / COMMON).exists() and common_dir is not None:
         raise ScaffoldError(f"src/{exp_dir.name}/{COMMON} would hide src/{COMMON} in the snapshot: rename it")
     ignore = _ignore_file(exp_dir)
+    ignored_by = f"excluded by {ignore.path.name}" if ignore.exists() else ""
     forced = [PurePosixPath(p) for p in (force or [])]
     snapshot = Snapshot(root=Path())
 
@@ -100,7 +112,8 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
             for name in sorted(dirnames):
                 path = here / name
                 relative = prefix / path.relative_to(source_root).as_posix()
-                if always_excluded(relative, is_dir=True):
+                if reason := always_excluded(relative, is_dir=True):
+                    snapshot.skipped.append((f"{relative.as_posix()}/", reason))
                     continue
                 if path.is_symlink():
                     target = path.resolve()
@@ -116,7 +129,8 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
             for name in sorted(filenames):
                 path = here / name
                 relative = prefix / path.relative_to(source_root).as_posix()
-                if always_excluded(relative, is_dir=False):
+                if reason := always_excluded(relative, is_dir=False):
+                    snapshot.skipped.append((relative.as_posix(), reason))
                     continue
                 if path.is_symlink():
                     target = path.resolve()
@@ -129,6 +143,7 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
                 # Matched where the SDK will see it: <snapshot>/<relative>, with the ignore file at the top.
                 excluded = ignore.is_file_excluded((exp_dir / relative).as_posix())
                 if excluded and not is_forced(relative):
+                    snapshot.skipped.append((relative.as_posix(), ignored_by))
                     continue
                 if excluded:
                     snapshot.build_only.add(relative.as_posix())

@@ -293,7 +293,9 @@ def test_dry_run_prints_job_and_listing_and_connects_to_nothing(repo, monkeypatc
     assert any(line.endswith(" main.py") for line in listing) and any(
         "common/__init__.py" in x for x in listing
     )
-    assert not any(line.endswith(" local.py") or ".env" in line for line in listing)
+    staged = [line for line in listing if not line.lstrip("# ").startswith("skipped ")]
+    assert not any(line.endswith(" local.py") or ".env" in line for line in staged)
+    assert any(line.endswith(" .env (secrets never go to Azure ML)") for line in listing)
     resolved = yaml.safe_load(out)  # listing lines are YAML comments: stdout is the resolved job
     assert (
         resolved["name"] == "n1" and resolved["display_name"] == "dry" and resolved["experiment_name"] == EXP

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,16 @@ from scaffold.errors import ScaffoldError
 
 # The SDK's schemas warn about marshmallow deprecations on import: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
+
+JOB_YAML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
+command: python main.py
+code: .
+environment:
+  build:
+    path: docker
+compute: azureml:cpu-cluster
+"""
 
 AMLIGNORE = """\
 # comments and blank lines are fine
@@ -106,13 +117,89 @@ def test_secrets_data_caches_and_outside_links_never_go_in(tree):
     for name in files:
         parts = name.split("/")
         assert not (parts[-1] == ".env" or parts[-1].startswith(".env.")), name
-        assert not {"data", "mlruns", "__pycache__", ".pytest_cache", ".ipynb_checkpoints"} & set(parts), name
-        assert not name.endswith(".pyc"), name
+        assert "__pycache__" not in parts, name
+        assert parts[0] not in {"data", "mlruns", ".pytest_cache", ".ipynb_checkpoints"}, name
     assert "link_out.txt" not in files and not any(f.startswith("dir_out") for f in files)
     with snapshot.staged(exp, common) as snap:
         skipped = dict(snap.skipped)
         assert "link_out.txt" in skipped and "dir_out" in skipped
         assert "not followed" in snap.listing()
+
+
+def test_nested_data_and_mlruns_folders_are_code_and_go_in(tmp_path):
+    """Only the top-level data/ and mlruns/ are local-only: deeper down they are packages, and the
+    snapshot holds every file `az ml job create` would upload from the folder (the SDK's own file list,
+    with no ignore file) except what the documented rules leave out."""
+    from azure.ai.ml._utils._asset_utils import get_ignore_file, get_upload_files_from_folder
+
+    exp, common = tmp_path / "src" / "exp", tmp_path / "src" / "common"
+    for relative in [
+        "main.py",
+        "pkg/data/__init__.py",
+        "pkg/data/loader.py",
+        "pkg/mlruns/__init__.py",
+        "pkg/__pycache__/x.cpython-311.pyc",
+        "pkg/.env",
+        "data/big.csv",
+        "mlruns/0/meta.yaml",
+        ".venv/bin/python",
+    ]:
+        write(exp / relative)
+    write(common / "data" / "__init__.py")
+    files = set(staged_files(exp, common))
+    assert {"pkg/data/__init__.py", "pkg/data/loader.py", "pkg/mlruns/__init__.py"} <= files
+    assert "common/data/__init__.py" in files
+    sdk = {name for _, name in get_upload_files_from_folder(exp, ignore_file=get_ignore_file(exp))}
+    documented = {"pkg/__pycache__/x.cpython-311.pyc", "pkg/.env", "data/big.csv", "mlruns/0/meta.yaml"}
+    assert sdk - documented - {".venv/bin/python"} == {f for f in files if not f.startswith("common/")}
+
+
+def listed(root: Path) -> tuple[set[str], list[tuple[str, str]]]:
+    """`make job --dry-run` in `root`: the snapshot listing's staged paths and (skipped path, reason)."""
+    from conftest import PYTHON
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SCAFFOLD_ROOT": str(root)}
+    result = subprocess.run(
+        [PYTHON, "-m", "scaffold", "job", "--exp", "exp", "--", "--dry-run"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line[1:].strip() for line in result.stdout.splitlines() if line.startswith("# ")]
+    staged = {line.split()[1] for line in lines if line.split()[0].isdigit()}
+    skipped = [tuple(line.split(None, 2)[1:]) for line in lines if line.startswith("skipped ")]
+    return staged, skipped
+
+
+def test_dry_run_lists_every_skipped_path(tree):
+    """Every file of src/exp and src/common is either in the listing as staged or covered by a
+    `skipped` line (itself or a folder above it) that says why."""
+    exp, common = tree
+    root = exp.parent.parent
+    shutil.copy2(REPO / "config.env", root / "config.env")
+    write(exp / "docker" / "Dockerfile", "FROM python:3.11-slim\n")
+    write(exp / "azure-ml-job.yaml", JOB_YAML)
+    staged, skipped = listed(root)
+    assert {"main.py", "common/__init__.py", "pkg/data/nested.csv"} <= staged
+    reasons = dict(skipped)
+    assert reasons["local.py"] == "(excluded by .amlignore)"
+    assert reasons["common/tests/test_common.py"] == "(excluded by .amlignore)"
+    assert "secret" in reasons[".env"] and "secret" in reasons["common/.env"]
+    assert "top-level" in reasons["data/"] and "top-level" in reasons["mlruns/"]
+    assert "cache" in reasons["__pycache__/"] and "not followed" in reasons["link_out.txt"]
+    sources = [(exp, ""), (common, "common/")]
+    everything = {
+        prefix + p.relative_to(base).as_posix()
+        for base, prefix in sources
+        for p in base.rglob("*")
+        if (p.is_file() or p.is_symlink()) and "dir_out" not in p.relative_to(base).parts
+    }
+    for path in everything - staged:
+        assert any(path == s or (s.endswith("/") and path.startswith(s)) for s, _ in skipped), path
+    assert "dir_out" in reasons
 
 
 def test_staged_copy_is_what_the_sdk_uploads(tree):
