@@ -125,15 +125,35 @@ def _check_code(job, root: Path, exp: str, display: str, err) -> None:
 
 
 def stream(client, name: str, url: str, err) -> int:
-    """Stream the job's logs; the exit code is 0 only when the job completed."""
+    """Stream the job's logs; the exit code is 0 only when the job completed.
+
+    Streaming can outlast the sign-in token (a CI token lasts about an hour). Azure then refuses the next
+    poll with ClientAuthenticationError: that ends the streaming, not the job, so the message says so and
+    where to follow the job, rather than "no usable Azure credential" (the sign-in did work at submission).
+    """
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+
     try:
-        azure_workspace.sdk_call("log streaming", lambda: client.jobs.stream(name))
-    except ScaffoldError as exc:  # a failed job also raises here: its status decides the exit code
-        print(f"warning: {exc}", file=err)
+        try:
+            client.jobs.stream(name)
+        except ClientAuthenticationError:
+            raise
+        except AzureError as exc:  # a failed job also raises here: its status decides the exit code
+            print(f"warning: log streaming failed: {azure_workspace.one_line(exc)}", file=err)
+        status = client.jobs.get(name).status
+    except ClientAuthenticationError as exc:
+        where = f"in the studio ({url}) or " if url else ""
+        raise ScaffoldError(
+            f"the Azure sign-in expired while streaming job {name} ({azure_workspace.one_line(exc)}); "
+            f"the job keeps running in Azure ML: follow it {where}with "
+            f"`az ml job stream -n {name} -g <resource group> -w <workspace>` once signed in again",
+            1,
+        ) from None
+    except AzureError as exc:
+        raise ScaffoldError(f"job status failed: {azure_workspace.one_line(exc)}") from None
     except KeyboardInterrupt:
         print(f"stopped streaming; job {name} keeps running: {url}", file=err)
         return 130
-    status = azure_workspace.sdk_call("job status", lambda: client.jobs.get(name)).status
     if status != "Completed":
         raise ScaffoldError(f"job {name} finished with status {status}", 1)
     print(f"job {name} completed", file=err)

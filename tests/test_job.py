@@ -6,6 +6,7 @@ data asset or cluster) and never pretend that anything reached Azure.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -274,6 +275,45 @@ def test_web_opens_the_studio_page(repo, fake, monkeypatch):
     monkeypatch.setattr("webbrowser.open", opened.append)
     assert run("job", "--exp", EXP, "--", "--web") == 0
     assert opened == [FAKE_URL + fake.jobs.received[0]["job"].name]
+
+
+def test_stream_past_the_sign_in_token_says_the_job_keeps_running(tmp_path, monkeypatch):
+    """A stream that outlives the CI sign-in: the Azure CLI can no longer get a token (AADSTS700024, the
+    error of an expired federated assertion), so azure-identity's AzureCliCredential raises
+    ClientAuthenticationError inside the SDK's own `jobs.stream`, before any network request. The driver
+    must say the token expired and the job keeps running, not that no credential works."""
+    from azure.ai.ml import MLClient
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import AzureCliCredential
+
+    from scaffold import azure_ml
+
+    az = tmp_path / "bin" / "az"
+    az.parent.mkdir()
+    az.write_text(
+        "#!/bin/sh\necho 'ERROR: AADSTS700024: Client assertion is not within its valid time range.' >&2\n"
+        "exit 1\n"
+    )
+    az.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{az.parent}{os.pathsep}{os.environ['PATH']}")
+    client = MLClient(
+        AzureCliCredential(),
+        subscription_id=SETTINGS["SUBSCRIPTION_ID"],
+        resource_group_name=SETTINGS["RESOURCE_GROUP"],
+        workspace_name=SETTINGS["WORKSPACE"],
+    )
+    with pytest.raises(ClientAuthenticationError):  # what the SDK raises: the driver sees this type
+        client.jobs.stream("job-1")
+
+    err = io.StringIO()
+    with pytest.raises(ScaffoldError) as caught:
+        azure_ml.stream(client, "job-1", FAKE_URL + "job-1", err)
+    message = str(caught.value)
+    assert message.startswith("the Azure sign-in expired while streaming job job-1")
+    assert "AADSTS700024" in message and "the job keeps running in Azure ML" in message
+    assert f"({FAKE_URL}job-1)" in message and "`az ml job stream -n job-1 " in message
+    assert "no usable Azure credential" not in message + err.getvalue()
+    assert caught.value.exit_code == 1 and "\n" not in message
 
 
 # --- dry run ------------------------------------------------------------------------------------------
