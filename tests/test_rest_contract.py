@@ -365,3 +365,16 @@ def test_inline_component_build_contexts_are_staged():
         }
     }
     assert sorted(job_yaml.build_paths(data)) == ["docker", "docker_evaluate"]
+
+
+def test_taxi_batch_empty_invoke_is_one_line_error():
+    """An empty --invoke used to mean "only deploy"; now leaving it out does, and empty is a mistake."""
+    here = REPO / "src" / "taxi_batch"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(REPO / "src")])}
+    result = subprocess.run(
+        [PYTHON, "main.py", "--invoke", ""], cwd=here, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --invoke needs DATA (a folder or data asset); leave it out to only deploy"
+    ]
