@@ -28,7 +28,12 @@ def add_commands(command) -> None:
     p.add_argument("--name", default="", help="cluster name (default: COMPUTE from config.env)")
     p.add_argument("--size", default="", help="VM size (default: Standard_DS3_v2)")
     p.add_argument("--max", default="", help="maximum nodes (default: 4)")
-    p.add_argument("xargs", nargs=argparse.REMAINDER, help="--dry-run, --min N, --idle SECONDS")
+    p.add_argument(
+        "xargs",
+        nargs=argparse.REMAINDER,
+        help="--dry-run, --min N, --idle SECONDS, --identity system_assigned|user_assigned|none, "
+        "--identity-id ID",
+    )
 
 
 def _parse(prog: str, xargs: list[str], define) -> argparse.Namespace | None:
@@ -105,12 +110,19 @@ def compute(args) -> int:
         p.add_argument("--dry-run", action="store_true")
         p.add_argument("--min", type=int, default=0)
         p.add_argument("--idle", type=int, default=0, help="seconds idle before scaling down")
+        p.add_argument(
+            "--identity",
+            choices=azure_ml.IDENTITIES,
+            default="system_assigned",
+            help="the cluster's managed identity, used by jobs with identity: type: managed",
+        )
+        p.add_argument("--identity-id", default="", help="resource id of the user-assigned identity")
+
+    from scaffold import azure_ml
 
     options = _parse("compute", args.xargs or [], define)
     if options is None:
         return 0
-    from scaffold import azure_ml
-
     repo, config = _context()
     return azure_ml.ensure_compute(
         repo,
@@ -121,6 +133,8 @@ def compute(args) -> int:
         options.dry_run,
         min_nodes=options.min,
         idle=options.idle,
+        identity=options.identity,
+        identity_id=options.identity_id,
     )
 
 

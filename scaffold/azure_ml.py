@@ -21,6 +21,12 @@ DEFAULT_SIZE = "Standard_DS3_v2"
 DEFAULT_MAX = 4
 ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 COMPUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}[A-Za-z0-9]$")
+IDENTITIES = ("system_assigned", "user_assigned", "none")
+USER_IDENTITY_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$",
+    re.IGNORECASE,
+)
 
 # --- make job -----------------------------------------------------------------------------------------
 
@@ -223,9 +229,15 @@ def ensure_compute(
     dry_run: bool,
     min_nodes: int = 0,
     idle: int = 0,
+    identity: str = "system_assigned",
+    identity_id: str = "",
     out=None,
 ) -> int:
-    """Create or update an AmlCompute cluster (min 0 nodes by default, so it costs nothing when idle)."""
+    """Create or update an AmlCompute cluster (min 0 nodes by default, so it costs nothing when idle).
+
+    The cluster gets a system-assigned managed identity by default: jobs with `identity: type: managed`
+    (taxi_online, taxi_batch) sign in with it.
+    """
     out = out or sys.stdout
     name = name or config.get("COMPUTE", "cpu-cluster")
     if not COMPUTE_NAME.match(name):
@@ -247,6 +259,7 @@ def ensure_compute(
         min_instances=min_nodes,
         max_instances=maximum,
         idle_time_before_scale_down=idle or None,
+        identity=compute_identity(identity, identity_id),
     )
     if dry_run:
         print("# dry run: nothing created", file=out)
@@ -264,3 +277,27 @@ def ensure_compute(
         f"compute {result.name}: {result.size}, {result.min_instances}-{result.max_instances} nodes", file=out
     )
     return 0
+
+
+def compute_identity(kind: str, resource_id: str = ""):
+    """The cluster's managed identity: system-assigned, one user-assigned identity (by id), or none."""
+    if kind not in IDENTITIES:
+        raise ScaffoldError(f"--identity must be one of {', '.join(IDENTITIES)}, got {kind!r}")
+    if kind != "user_assigned":
+        if resource_id:
+            raise ScaffoldError(f"--identity-id is only for --identity user_assigned, not {kind}")
+        if kind == "none":
+            return None
+    elif not USER_IDENTITY_ID.match(resource_id):
+        raise ScaffoldError(
+            "--identity user_assigned needs --identity-id /subscriptions/<id>/resourceGroups/<group>/"
+            "providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, "
+            f"got {resource_id or 'nothing'!r}"
+        )
+    from azure.ai.ml.entities import IdentityConfiguration, ManagedIdentityConfiguration
+
+    if kind == "system_assigned":
+        return IdentityConfiguration(type="system_assigned")
+    return IdentityConfiguration(
+        type="user_assigned", user_assigned_identities=[ManagedIdentityConfiguration(resource_id=resource_id)]
+    )

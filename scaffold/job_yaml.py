@@ -82,10 +82,12 @@ def local_input_overrides(data: dict, yaml_dir: Path) -> list[dict[str, str]]:
 
 
 def build_paths(data: dict) -> list[str]:
-    """Relative environment build paths named in the YAML (job, pipeline steps, sweep trial)."""
+    """Relative environment build paths named in the YAML (job, pipeline steps and their inline
+    components, sweep trial)."""
     specs = [data, data.get("trial")]
     if isinstance(data.get("jobs"), dict):
-        specs += list(data["jobs"].values())
+        steps = [step for step in data["jobs"].values() if isinstance(step, dict)]
+        specs += steps + [step.get("component") for step in steps]
     paths = []
     for spec in specs:
         env = spec.get("environment") if isinstance(spec, dict) else None

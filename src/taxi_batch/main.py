@@ -30,7 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--model", default="", help="name:version or name@latest (default: the YAML's)")
     parser.add_argument("--compute", default="", help="cluster for the scoring jobs (default: the YAML's)")
-    parser.add_argument("--invoke", default="", help="score this folder or data asset after deploying")
+    parser.add_argument(
+        "--invoke",
+        help="score this folder or data asset after deploying (absent: only deploy)",
+    )
     parser.add_argument(
         "--skip-deploy", action="store_true", help="only invoke the endpoint's default deployment"
     )
@@ -62,6 +65,8 @@ def load_entities(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None, client=None) -> int:
     args = parse_args(argv)
+    if args.invoke == "":
+        return fail("--invoke needs DATA (a folder or data asset); leave it out to only deploy", 2)
     if args.skip_deploy and not args.invoke:
         return fail("--skip-deploy needs --invoke DATA", 2)
     try:
