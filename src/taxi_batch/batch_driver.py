@@ -2,7 +2,8 @@
 
 A mini-batch is a list of CSV or Parquet files. `run` returns one row per input row: the file's name, the
 row's position in the file and the predicted fare. With `output_action: append_row` Azure ML appends these
-rows to predictions.csv; `local.py` does the same with the same settings.
+rows to predictions.csv, space-separated and without a header; `local.py` writes it the same way, and
+`read_predictions` reads either into a DataFrame with the column names.
 
 Columns are matched by name against the model's signature (any order, extra columns ignored) and typed as
 it says. A file that cannot be read or scored (unreadable, empty, a missing column, a non-numeric or empty
@@ -27,6 +28,7 @@ SUFFIXES = {".csv", ".parquet", ".pq"}
 # one thread each avoids oversubscribed, spinning thread pools (measured 2x faster on 2 cores). 0: default.
 THREADS = int(os.environ.get("BATCH_THREADS", "1"))
 CHUNK_ROWS = 16_384  # rows per predict call: cache-friendly, and memory stays flat on large files
+OUTPUT_COLUMNS = ["file", "row", "prediction"]  # what run() returns; append_row drops the names
 
 logger = logging.getLogger("taxi_batch.driver")
 
@@ -99,8 +101,24 @@ def run(mini_batch) -> "pd.DataFrame":  # noqa: F821 - pandas is imported lazily
     if 0 <= error_threshold < len(failures):
         raise ThresholdExceeded(threshold_message(failures, error_threshold))
     if not outputs:
-        return pd.DataFrame({"file": [], "row": [], "prediction": []})
+        return pd.DataFrame({name: [] for name in OUTPUT_COLUMNS})
     return pd.concat(outputs, ignore_index=True)
+
+
+def read_predictions(path: str | Path) -> "pd.DataFrame":  # noqa: F821 - pandas is imported lazily
+    """predictions.csv as Azure ML's append_row writes it (and local.py): space-separated, no header.
+
+    Azure ML appends each mini-batch's rows as that mini-batch finishes, so the order across mini-batches is
+    not the input order: sort by file and row when it matters.
+    """
+    import pandas as pd
+
+    dtypes = {"file": str, "row": "int64", "prediction": "float64"}
+    if Path(path).stat().st_size == 0:  # no row was scored
+        return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+    return pd.read_csv(
+        path, sep=" ", header=None, names=OUTPUT_COLUMNS, dtype=dtypes, float_precision="round_trip"
+    )
 
 
 def threshold_message(failed: list[tuple[str, str]], threshold: int) -> str:

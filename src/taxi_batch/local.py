@@ -3,9 +3,10 @@
 `make local EXP=taxi_batch` takes nyc_taxi_fare from the local MLflow registry (latest, or --model-version),
 runs batch_driver.init() and run(mini_batch) over the CSV/Parquet files in <data>/taxi_batch/input (a sample
 is generated there when it holds none; --input for another file or folder), in mini-batches of
-mini_batch_size files, and writes <data>/taxi_batch/outputs/predictions.csv. mini_batch_size and
-error_threshold default to batch-deployment.yml's. It prints rows, files, failures and throughput and exits 1
-when more files failed than the threshold. <data> is $DATA_DIR or ../data.
+mini_batch_size files, and appends each mini-batch's rows to <data>/taxi_batch/outputs/predictions.csv as
+Azure ML's append_row does (space-separated, no header; read it with batch_driver.read_predictions).
+mini_batch_size and error_threshold default to batch-deployment.yml's. It prints rows, files, failures and
+throughput and exits 1 when more files failed than the threshold. <data> is $DATA_DIR or ../data.
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ def _worker_run(files: list[str]):
     return frame, list(batch_driver.failures)
 
 
+def append_rows(frame, sink) -> None:
+    """Append run()'s rows as Azure ML's append_row does: values joined by a space, no header, no index."""
+    frame.to_csv(sink, sep=" ", header=False, index=False, lineterminator="\n")
+
+
 def _ready(_) -> None:
     time.sleep(0.05)
 
@@ -152,10 +158,8 @@ def score(
     threshold: int,
     processes: int = 1,
 ) -> int:
-    """init() once per process, run() per mini-batch; write predictions.csv; apply the error threshold."""
+    """init() once per process, run() per mini-batch appended to predictions.csv; apply the threshold."""
     import multiprocessing
-
-    import pandas as pd
 
     size = max(size, 1)
     batches = [[str(f) for f in files[i : i + size]] for i in range(0, len(files), size)]
@@ -164,8 +168,10 @@ def score(
         f"local: scoring {len(files)} file(s) with {label}, mini-batches of {size} file(s), "
         f"{processes} process(es)"
     )
+    output.mkdir(parents=True, exist_ok=True)
+    target = output / "predictions.csv"
     started = time.perf_counter()
-    results, failed, exceeded = [], [], None
+    rows, done_files, failed, exceeded = 0, set(), [], None
     pool = multiprocessing.Pool(processes, _worker_init, (str(model_dir),)) if processes > 1 else None
     try:
         if pool is None:
@@ -175,28 +181,25 @@ def score(
             pool.map(_ready, range(processes * 4), chunksize=1)  # every process has loaded the model
             outcomes = pool.imap(_worker_run, batches)
         loaded = time.perf_counter()
-        for frame, failures in outcomes:
-            results.append(frame)
-            failed += failures
-            if 0 <= threshold < len(failed):
-                exceeded = batch_driver.threshold_message(failed, threshold)
-                break
+        with open(target, "w", newline="") as sink:
+            for frame, failures in outcomes:
+                append_rows(frame, sink)
+                rows += len(frame)
+                done_files.update(frame["file"])
+                failed += failures
+                if 0 <= threshold < len(failed):
+                    exceeded = batch_driver.threshold_message(failed, threshold)
+                    break
         scored = time.perf_counter()
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
-    columns = ["file", "row", "prediction"]
-    predictions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=columns)
-    output.mkdir(parents=True, exist_ok=True)
-    target = output / "predictions.csv"
-    predictions.to_csv(target, index=False)
     seconds = scored - loaded
-    rate = len(predictions) / seconds if seconds > 0 else float("inf")
-    done_files = len({*predictions["file"]}) if len(predictions) else 0
-    LAST_RUN.update(rows=len(predictions), files=done_files, seconds=seconds, processes=processes)
+    rate = rows / seconds if seconds > 0 else float("inf")
+    LAST_RUN.update(rows=rows, files=len(done_files), seconds=seconds, processes=processes)
     print(
-        f"local: {len(predictions)} rows from {done_files} file(s) in {seconds:.2f}s ({rate:,.0f} rows/s; "
+        f"local: {rows} rows from {len(done_files)} file(s) in {seconds:.2f}s ({rate:,.0f} rows/s; "
         f"model load {loaded - started:.1f}s); failed files: {len(failed)} (threshold {threshold})"
     )
     for name, reason in failed:

@@ -1,4 +1,5 @@
-"""The batch driver end to end through local.py: predictions per row, unreadable files and the threshold."""
+"""The batch driver end to end through local.py: predictions per row, the append_row output file, unreadable
+files and the threshold."""
 
 from __future__ import annotations
 
@@ -31,13 +32,15 @@ def run_local(tiny_model, folder, tmp_path, *extra):
 
 
 def test_one_prediction_per_row_in_mini_batches(tiny_model, files, tmp_path, capsys):
+    import batch_driver
+
     code, target = run_local(tiny_model, files, tmp_path, "--mini-batch-size", "2", "--processes", "1")
     assert code == 0
     out = capsys.readouterr().out
     assert "mini-batches of 2 file(s), 1 process(es)" in out
     assert "local: 600 rows from 3 file(s)" in out and "failed files: 0 (threshold 2)" in out
     assert "rows/s" in out
-    predictions = pd.read_csv(target)
+    predictions = batch_driver.read_predictions(target)
     assert list(predictions.columns) == ["file", "row", "prediction"]
     assert predictions.groupby("file").size().to_dict() == {
         "a.parquet": 300,
@@ -53,7 +56,33 @@ def test_one_prediction_per_row_in_mini_batches(tiny_model, files, tmp_path, cap
         assert got == pytest.approx(expected)
 
 
+def test_output_is_what_append_row_writes(tiny_model, files, tmp_path, monkeypatch):
+    """Azure ML appends run()'s rows without a header, values joined by a space (Learn: "Use batch endpoints
+    for batch scoring" reads predictions.csv with header=None, sep=' '; "Author scoring scripts for batch
+    deployments": column names are not included in the output file)."""
+    import batch_driver
+
+    code, target = run_local(tiny_model, files, tmp_path, "--mini-batch-size", "2", "--processes", "2")
+    assert code == 0
+    lines = target.read_text().splitlines()
+    assert len(lines) == 600, "one line per scored row and no header line"
+    for line in lines:
+        name, row, prediction = line.split(" ")
+        assert name in {"a.parquet", "b.csv", "c_reordered.csv"} and int(row) >= 0 and float(prediction) > 0
+
+    root, _ = tiny_model
+    monkeypatch.setenv(batch_driver.MODEL_DIR_VARIABLE, str(root))
+    monkeypatch.setenv(batch_driver.THRESHOLD_VARIABLE, "-1")
+    batch_driver.init()
+    inputs = sorted(str(path) for path in files.iterdir())
+    returned = pd.concat([batch_driver.run(inputs[:2]), batch_driver.run(inputs[2:])], ignore_index=True)
+    # The rows run() returned, mini-batch after mini-batch, each in run()'s order.
+    pd.testing.assert_frame_equal(batch_driver.read_predictions(target), returned)
+
+
 def test_unreadable_files_under_the_threshold_are_reported(tiny_model, files, tmp_path, capfd):
+    import batch_driver
+
     (files / "broken.parquet").write_bytes(b"not parquet at all")
     (files / "empty.csv").write_text("")
     code, target = run_local(tiny_model, files, tmp_path, "--error-threshold", "2", "--processes", "2")
@@ -65,7 +94,7 @@ def test_unreadable_files_under_the_threshold_are_reported(tiny_model, files, tm
     assert "failed: broken.parquet: cannot read (" in captured.out
     assert "failed: empty.csv: file is empty" in captured.out
     assert "batch: failed broken.parquet" in captured.err
-    assert len(pd.read_csv(target)) == 600
+    assert len(batch_driver.read_predictions(target)) == 600
 
 
 def test_failures_over_the_threshold_fail_the_run(tiny_model, files, tmp_path, capsys):
@@ -82,12 +111,14 @@ def test_failures_over_the_threshold_fail_the_run(tiny_model, files, tmp_path, c
 
 
 def test_no_limit_with_minus_one(tiny_model, tmp_path, capsys):
+    import batch_driver
+
     folder = tmp_path / "bad"
     folder.mkdir()
     for number in range(3):
         (folder / f"x{number}.csv").write_text("a,b\n1,2\n")
     code, target = run_local(tiny_model, folder, tmp_path, "--error-threshold", "-1")
-    assert code == 0 and pd.read_csv(target).empty
+    assert code == 0 and target.read_text() == "" and batch_driver.read_predictions(target).empty
     assert "failed files: 3 (threshold -1)" in capsys.readouterr().out
 
 
