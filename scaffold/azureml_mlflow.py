@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5002, help="port on 127.0.0.1 (default: 5002)")
     args = parser.parse_args(argv)
     folder = args.folder or tempfile.mkdtemp(prefix="azureml-mlflow-")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM also stops the server
     with azureml_mlflow(folder, args.port) as uri:
         print(f"MLFLOW_TRACKING_URI={uri}  (store: {folder}; Ctrl-C stops)", flush=True)
         try:
