@@ -1,7 +1,8 @@
 """register: register the challenger only when the deploy flag says so, with signature and input example.
 
 The signature makes MLflow scoring reject missing columns and reorder named columns to the training order.
-The registry is whatever MLflow points at: the local store locally, the workspace registry in Azure ML.
+The registry is whatever MLflow points at: the local store locally, the workspace registry in Azure ML, which
+implements the MLflow 2 API only (see log_and_register).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from common import tracking
 from common.errors import DataError
 from common.experiment import Experiment
-from common.model import SKOPS_TRUSTED_TYPES
 from common.steps.io import DEPLOY_FLAG, EVALUATION, REGISTRATION, read_json, write_json
 
 
@@ -35,10 +35,25 @@ def read_flag(evaluation_dir: Path) -> bool:
     return value == "1"
 
 
+def log_and_register(model_dir: Path, name: str) -> str:
+    """Log train's MLflow model folder (signature and input example included) to this run, register it.
+
+    Not `mlflow.sklearn.log_model(name=..., registered_model_name=...)`: with MLflow 3 that creates a logged
+    model (`/api/2.0/mlflow/logged-models`), which Azure ML's MLflow service answers with 404. Logging the
+    files and registering `runs:/<run id>/model` uses only the MLflow 2 API, as azureml-examples does now.
+    """
+    import mlflow
+
+    if not (model_dir / "MLmodel").is_file():
+        raise DataError(f"{model_dir}: no MLmodel file; run the train step first")
+    mlflow.log_artifacts(str(model_dir), "model")
+    run_id = mlflow.active_run().info.run_id
+    return str(mlflow.register_model(f"runs:/{run_id}/model", name).version)
+
+
 def run(args: argparse.Namespace, experiment: Experiment) -> dict:
     """Register (or not) and return what registration.json holds."""
     import mlflow
-    from mlflow.models import Model
 
     evaluation_dir = Path(args.evaluation_output)
     evaluation = read_json(evaluation_dir / EVALUATION)
@@ -52,17 +67,7 @@ def run(args: argparse.Namespace, experiment: Experiment) -> dict:
             champion = f"{args.model_name} v{evaluation['champion_version']}"
             print(f"register: not registered; champion {champion} stays")
         else:
-            saved = Model.load(args.model_input)
-            model = mlflow.sklearn.load_model(args.model_input)
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=saved.signature,
-                input_example=saved.load_input_example(args.model_input),
-                registered_model_name=args.model_name,
-                skops_trusted_types=SKOPS_TRUSTED_TYPES,
-            )
-            version = str(info.registered_model_version)
+            version = log_and_register(Path(args.model_input), args.model_name)
             client = mlflow.MlflowClient()
             for key, value in evaluation["test"].items():
                 client.set_model_version_tag(args.model_name, version, f"test_{key}", f"{value:.6g}")

@@ -1,0 +1,244 @@
+"""An offline stand-in for Azure ML's MLflow service: the real `mlflow server`, limited to Azure ML's API.
+
+Code that passes against a plain MLflow 3 server can still fail in Azure ML: the workspace implements the
+MLflow 2 tracking and registry REST API only. MLflow 3's logged-model API (`POST
+/api/2.0/mlflow/logged-models`, called by `mlflow.<flavor>.log_model(name=...)`) answers 404 with an empty
+body (Azure/azure-sdk-for-python#44896: "failed with error code 404 != 200. Response body: ''");
+azureml-examples works around it with save_model + log_artifacts + register_model
+(Azure/azureml-examples#3885; #3868 and #3891 pin an older MLflow instead).
+
+So this runs `mlflow server` (SQLite store, artifacts proxied through the server, so a client needs only the
+tracking URI, as in Azure ML where artifacts also go through the service) behind a small filter that passes
+ALLOWED and answers everything else 404 with an empty body, noting each refusal in refused.log. The MLflow
+client sends the same REST paths to an http:// tracking URI as to Azure's azureml:// one: azureml-mlflow
+1.62.0.post6 (`_store/tracking/store.py`, `_store/model_registry/model_registry.py`) subclasses MLflow's own
+RestStore classes, adding only authentication and the base URL `<region>.api.azureml.ms/mlflow/v2.0/<workspace
+scope>` (for MLflow 3 too: "V3 API not implemented yet", `_store/azureml_reststore.py`). Its only own
+endpoints, runs/log-batch-async and runs/get-run-data-status, are not in open-source MLflow. Its artifact
+repository talks to Azure's artifact service instead of MLflow's; the proxied `mlflow-artifacts` routes stand
+in for that.
+
+Where ALLOWED comes from (Learn, "MLflow and Azure Machine Learning", concept-mlflow; "Query & compare
+experiments and runs with MLflow", its support matrix; "Manage models registry in Azure Machine Learning with
+MLflow", its limitations):
+- experiments: create, get, get-by-name, search, delete, restore, set tag; not update ("Renaming experiments"
+  is unsupported);
+- runs: create, get, update, search, delete, restore, log-metric, log-parameter, set-tag, delete-tag,
+  log-batch; metrics/get-history; artifacts/list and the artifact files themselves;
+- registered models: create, get, search, update, get-latest-versions, set/delete tag; not rename nor
+  delete ("Renaming models" and "Deleting the entire model container" are unsupported);
+- model versions: create, get, update, delete, search, get-download-uri, set/delete tag, transition-stage.
+Refused because MLflow 3 only or not documented for Azure ML: logged-models, runs/outputs, runs/log-model
+(recording model metadata fails in Azure ML, mlflow/mlflow#11103), runs/log-inputs, registered-model
+aliases, presigned URLs, traces, prompts, webhooks, scorers, datasets, gateway, workspaces, the /api/3.0
+routes, the UI.
+
+    with azureml_mlflow(folder) as uri:  # http://127.0.0.1:<port>
+        ...  # MLFLOW_TRACKING_URI=uri
+
+By hand: `python -m scaffold.azureml_mlflow [--port N] [FOLDER]` serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+API = "/api/2.0/mlflow/"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+ALLOWED: dict[str, set[str]] = {
+    "experiments/create": {"POST"},
+    "experiments/get": {"GET"},
+    "experiments/get-by-name": {"GET"},
+    "experiments/search": {"GET", "POST"},
+    "experiments/delete": {"POST"},
+    "experiments/restore": {"POST"},
+    "experiments/set-experiment-tag": {"POST"},
+    "runs/create": {"POST"},
+    "runs/get": {"GET"},
+    "runs/update": {"POST"},
+    "runs/search": {"POST"},
+    "runs/delete": {"POST"},
+    "runs/restore": {"POST"},
+    "runs/log-metric": {"POST"},
+    "runs/log-parameter": {"POST"},
+    "runs/set-tag": {"POST"},
+    "runs/delete-tag": {"POST"},
+    "runs/log-batch": {"POST"},
+    "metrics/get-history": {"GET"},
+    "artifacts/list": {"GET"},
+    "registered-models/create": {"POST"},
+    "registered-models/get": {"GET"},
+    "registered-models/search": {"GET"},
+    "registered-models/update": {"PATCH"},
+    "registered-models/get-latest-versions": {"GET", "POST"},
+    "registered-models/set-tag": {"POST"},
+    "registered-models/delete-tag": {"DELETE"},
+    "model-versions/create": {"POST"},
+    "model-versions/get": {"GET"},
+    "model-versions/update": {"PATCH"},
+    "model-versions/delete": {"DELETE"},
+    "model-versions/search": {"GET"},
+    "model-versions/get-download-uri": {"GET"},
+    "model-versions/set-tag": {"POST"},
+    "model-versions/delete-tag": {"DELETE"},
+    "model-versions/transition-stage": {"POST"},
+}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
+
+
+def allowed(method: str, path: str) -> bool:
+    """Whether Azure ML's MLflow service answers this request (see the module docstring)."""
+    if path == ARTIFACTS or path.startswith(ARTIFACTS + "/"):
+        return method in ("GET", "PUT")
+    return path.startswith(API) and method in ALLOWED.get(path[len(API) :], ())
+
+
+class _Filter(BaseHTTPRequestHandler):
+    """Forward allowed requests to the MLflow server; answer the rest 404 with an empty body, as Azure ML."""
+
+    protocol_version = "HTTP/1.1"
+    upstream = ("127.0.0.1", 0)
+    refused_log = Path(os.devnull)
+
+    def _forward(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", ""):
+            return self._reply(411, b"")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not allowed(self.command, urlsplit(self.path).path):
+            with open(self.refused_log, "a") as log:
+                log.write(f"{self.command} {self.path}\n")
+            return self._reply(404, b"")
+        connection = http.client.HTTPConnection(*self.upstream, timeout=600)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
+            self._reply(response.status, data, kept)
+        finally:
+            connection.close()
+
+    def _reply(self, status: int, data: bytes, headers: list[tuple[str, str]] = ()) -> None:
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the MLflow server keeps its own log."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float) -> None:
+    """Until the MLflow server answers /health; a server that exits or stays silent is an error."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"mlflow server exited with {server.returncode}: {tail[0]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"mlflow server did not answer within {timeout:.0f}s (log: {log})")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the MLflow server and the workers it started (its own process group on POSIX)."""
+    if server.poll() is None:
+        if os.name == "posix":
+            os.killpg(server.pid, signal.SIGTERM)
+        else:
+            server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL) if os.name == "posix" else server.kill()
+        server.wait()
+
+
+@contextmanager
+def azureml_mlflow(folder: str | Path, port: int = 0, timeout: float = 120.0) -> Iterator[str]:
+    """Run the stand-in with its store in `folder`; yield its tracking URI, http://127.0.0.1:<port>.
+
+    The SQLite store (mlflow.db), the artifacts, the server's log (server.log) and the refused requests
+    (refused.log, one `METHOD path` a line) stay in `folder`.
+    """
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    upstream, log = _free_port(), folder / "server.log"
+    argv = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+        "--artifacts-destination", str(folder / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(upstream), "--workers", "1",
+    ]  # fmt: skip
+    with open(log, "ab") as output:
+        server = subprocess.Popen(
+            argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=os.name == "posix",
+        )  # fmt: skip
+    try:
+        _wait_ready(server, upstream, log, timeout)
+        settings = {"upstream": ("127.0.0.1", upstream), "refused_log": folder / "refused.log"}
+        handler = type("Filter", (_Filter,), settings)
+        with ThreadingHTTPServer(("127.0.0.1", port), handler) as proxy:
+            proxy.daemon_threads = True
+            thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield f"http://127.0.0.1:{proxy.server_address[1]}"
+            finally:
+                proxy.shutdown()
+    finally:
+        _stop(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scaffold.azureml_mlflow", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("folder", nargs="?", help="where the store lives (default: a temporary folder)")
+    parser.add_argument("--port", type=int, default=5002, help="port on 127.0.0.1 (default: 5002)")
+    args = parser.parse_args(argv)
+    folder = args.folder or tempfile.mkdtemp(prefix="azureml-mlflow-")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM also stops the server
+    with azureml_mlflow(folder, args.port) as uri:
+        print(f"MLFLOW_TRACKING_URI={uri}  (store: {folder}; Ctrl-C stops)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
