@@ -11,6 +11,8 @@ import json
 import os
 import re
 import sys
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 # Set by Azure ML inside every job; a laptop uses SUBSCRIPTION_ID/RESOURCE_GROUP/WORKSPACE or config.json.
 WORKSPACE_VARIABLES = {
@@ -75,6 +77,42 @@ def as_yaml(entity) -> str:
     if not text.strip():  # some entities (online endpoints) write nothing to a stream
         text = yaml.safe_dump(json.loads(json.dumps(entity._to_dict(), default=str)), sort_keys=True)
     return text
+
+
+class DeployError(RuntimeError):
+    """A problem main.py reports in one line before anything is sent to Azure ML."""
+
+
+@contextmanager
+def deployment_folder(yaml_file: Path, extra: tuple[str, ...] = ()):
+    """The folder to load the deployment YAML from, so that its `code: .` holds common/ next to the script.
+
+    Inside the job (`make job`), Azure ML runs main.py in the snapshot the driver staged: the experiment plus
+    common/, so the YAML's own folder is used as it is. Run from src/<exp> (a laptop, the repository root on
+    PYTHONPATH), the same snapshot is staged with the driver's scaffold.snapshot in a temporary folder, which
+    is removed when the block ends: keep the SDK calls that upload the code inside it.
+    """
+    folder = Path(yaml_file).resolve().parent
+    if (folder / "common").is_dir():
+        yield folder
+        return
+    try:
+        from scaffold.errors import ScaffoldError
+        from scaffold.snapshot import staged
+    except ImportError:
+        raise DeployError(
+            f"{folder.name}/ has no common/ and the driver (scaffold) is not importable to stage it: run "
+            f"from the repository root with PYTHONPATH=.:src, or deploy with make job EXP={folder.name}"
+        ) from None
+    with ExitStack() as stack:
+        try:
+            snapshot = stack.enter_context(
+                staged(folder, folder.parent / "common", force=[Path(yaml_file).name, *extra])
+            )
+        except ScaffoldError as exc:  # e.g. a full disk: one line, nothing left behind
+            raise DeployError(str(exc)) from None
+        say(f"deploy: code staged from src/{folder.name} + common/ ({snapshot.summary()}) in {snapshot.root}")
+        yield snapshot.root
 
 
 def say(message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 
@@ -21,3 +23,14 @@ def mlflow_store(tmp_path, monkeypatch):
     yield uri
     while mlflow.active_run():
         mlflow.end_run()
+
+
+@pytest.fixture
+def job_snapshot(request, tmp_path):
+    """The experiment folder as a job runs it in Azure ML: a copy with common/ beside its files (no tests)."""
+    exp_dir = request.path.resolve().parents[1]
+    root = tmp_path / exp_dir.name
+    skip = shutil.ignore_patterns("tests", "__pycache__", ".pytest_cache")
+    shutil.copytree(exp_dir, root, ignore=skip)
+    shutil.copytree(exp_dir.parent / "common", root / "common", ignore=skip)
+    return root

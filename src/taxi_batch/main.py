@@ -16,7 +16,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.azure_deploy import as_yaml, fail, ml_client, parse_model, resolve_model, say
+from common.azure_deploy import (
+    DeployError,
+    as_yaml,
+    deployment_folder,
+    fail,
+    ml_client,
+    parse_model,
+    resolve_model,
+    say,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_entities(args: argparse.Namespace):
+def load_entities(args: argparse.Namespace, deployment_file: Path):
     from azure.ai.ml import load_batch_deployment, load_batch_endpoint
 
     endpoint = load_batch_endpoint(
@@ -59,7 +68,7 @@ def load_entities(args: argparse.Namespace):
         overrides.append({"model": f"azureml:{name}:{version}" if version else f"azureml:{name}@{label}"})
     if args.compute:
         overrides.append({"compute": args.compute})
-    deployment = load_batch_deployment(args.deployment_file, params_override=overrides)
+    deployment = load_batch_deployment(deployment_file, params_override=overrides)
     return endpoint, deployment
 
 
@@ -70,7 +79,17 @@ def main(argv: list[str] | None = None, client=None) -> int:
     if args.skip_deploy and not args.invoke:
         return fail("--skip-deploy needs --invoke DATA", 2)
     try:
-        endpoint, deployment = load_entities(args)
+        # The deployment's code (`code: .`) must hold common/ as well as batch_driver.py: the YAML is loaded
+        # from the snapshot `make job` stages (inside the job, main.py already runs in that snapshot).
+        with deployment_folder(args.deployment_file, extra=("docker",)) as folder:
+            return run(args, folder / args.deployment_file.name, client)
+    except DeployError as exc:
+        return fail(str(exc), 2)
+
+
+def run(args: argparse.Namespace, deployment_file: Path, client=None) -> int:
+    try:
+        endpoint, deployment = load_entities(args, deployment_file)
     except Exception as exc:  # noqa: BLE001 - the SDK raises many validation types; one line is enough
         return fail(f"cannot load the endpoint or deployment YAML: {str(exc).strip().splitlines()[0]}", 2)
     if args.dry_run:

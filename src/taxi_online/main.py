@@ -18,7 +18,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common.azure_deploy import as_yaml, fail, ml_client, parse_model, resolve_model, say
+from common.azure_deploy import (
+    DeployError,
+    as_yaml,
+    deployment_folder,
+    fail,
+    ml_client,
+    parse_model,
+    resolve_model,
+    say,
+)
 
 HERE = Path(__file__).resolve().parent
 COLOURS = ("blue", "green")
@@ -48,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_entities(args: argparse.Namespace):
+def load_entities(args: argparse.Namespace, deployment_file: Path):
     """The endpoint and deployment as the SDK loads them, with the command line's overrides."""
     from azure.ai.ml import load_online_deployment, load_online_endpoint
 
@@ -64,7 +73,7 @@ def load_entities(args: argparse.Namespace):
         overrides.append({"instance_type": args.instance_type})
     if args.instance_count:
         overrides.append({"instance_count": args.instance_count})
-    deployment = load_online_deployment(args.deployment_file, params_override=overrides)
+    deployment = load_online_deployment(deployment_file, params_override=overrides)
     return endpoint, deployment
 
 
@@ -87,7 +96,17 @@ def main(argv: list[str] | None = None, client=None) -> int:
     """Deploy (or, with --dry-run, print what would be deployed); returns the exit code."""
     args = parse_args(argv)
     try:
-        endpoint, deployment = load_entities(args)
+        # The deployment's code (`code: .`) must hold common/ as well as score.py: the YAML is loaded from the
+        # snapshot `make job` stages (inside the job, the folder main.py runs in already is that snapshot).
+        with deployment_folder(args.deployment_file, extra=("docker",)) as folder:
+            return run(args, folder / args.deployment_file.name, client)
+    except DeployError as exc:
+        return fail(str(exc), 2)
+
+
+def run(args: argparse.Namespace, deployment_file: Path, client=None) -> int:
+    try:
+        endpoint, deployment = load_entities(args, deployment_file)
     except Exception as exc:  # noqa: BLE001 - the SDK raises many validation types; one line is enough
         return fail(f"cannot load the endpoint or deployment YAML: {str(exc).strip().splitlines()[0]}", 2)
     if args.dry_run:

@@ -12,6 +12,8 @@ EXPERIMENT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(EXPERIMENT_DIR))
 sys.path.insert(1, str(EXPERIMENT_DIR.parent))  # `import common` when run from the source tree
 
+from common.testing import job_snapshot  # noqa: E402,F401 - main.py as the job runs it
+
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):

@@ -52,6 +52,14 @@ class FakeClient:
         self.batch_endpoints, self.batch_deployments, self.models = Endpoints(), Deployments(), Models()
 
 
+@pytest.fixture(autouse=True)
+def in_the_job(job_snapshot, monkeypatch):
+    """main.py as `make job` runs it in Azure ML: from the staged snapshot, with common/ beside it."""
+    import main
+
+    monkeypatch.setattr(main, "HERE", job_snapshot)
+
+
 def test_deploys_sets_default_and_invokes():
     import main
 

@@ -78,6 +78,14 @@ class FakeClient:
         return [call[0] for call in self.calls]
 
 
+@pytest.fixture(autouse=True)
+def in_the_job(job_snapshot, monkeypatch):
+    """main.py as `make job` runs it in Azure ML: from the staged snapshot, with common/ beside it."""
+    import main
+
+    monkeypatch.setattr(main, "HERE", job_snapshot)
+
+
 def test_new_endpoint_gets_blue_after_a_smoke_test(tiny_model, capsys):
     import main
 
@@ -153,6 +161,7 @@ def test_bad_yaml_is_one_line(tmp_path, capsys):
     import main
 
     bad = tmp_path / "deployment.yml"
+    (tmp_path / "common").mkdir()  # a snapshot: nothing to stage
     bad.write_text(
         "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\nname: [x\n"
     )
