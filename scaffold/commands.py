@@ -32,6 +32,11 @@ def new_exp(args) -> int:
     )
     origin = f"src/{args.source}" if args.source else repo.template_zip.name
     print(f"created {target.relative_to(repo.root)} from {origin}; next: make local EXP={args.exp}")
+    if args.source:
+        kept = experiments.left_alone(repo, args.exp, args.source)
+        if kept:
+            print(f"{args.source} is still mentioned here (not a name derived from it, left as written):")
+            print("\n".join(f"  {line}" for line in kept))
     return 0
 
 

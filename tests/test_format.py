@@ -21,7 +21,8 @@ def test_lint_passes_on_a_fresh_clone_before_and_after_new_exp(tmp_path):
     lint(repo)
     # `experiment` is also a module name the experiments import (`from experiment import EXPERIMENT`):
     # with isort's default src_paths, src/experiment/ would turn those imports first party.
-    for name in ("my_experiment", "experiment"):
-        result = driver(repo, "new-exp", "--exp", name)
+    # FROM= renames names in code, which changes line lengths.
+    for args in (["my_experiment"], ["experiment"], ["paris_taxi", "--from", "london_taxi"]):
+        result = driver(repo, "new-exp", "--exp", *args)
         assert result.returncode == 0, result.stderr
     lint(repo)
