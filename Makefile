@@ -90,9 +90,9 @@ format: $(STAMP)
 lint: $(STAMP)
 	@$(DRIVER) format --check
 
-## Serve the MLflow UI of local runs on 127.0.0.1: [PORT=5000]
+## Serve the MLflow UI of local runs on 127.0.0.1 and print links to their runs: [EXP=x] [PORT=5000]
 mlflow-ui: $(STAMP)
-	@$(DRIVER) mlflow-ui --port=$(call q,$(or $(PORT),5000))
+	@$(DRIVER) mlflow-ui --exp=$(call q,$(EXP)) --port=$(call q,$(or $(PORT),5000))
 
 ## Submit the experiment to Azure ML: EXP=x [FILE=azure-ml-job.yaml] [XARGS="--set k=v --name n --stream --web --dry-run"]
 job: $(STAMP)

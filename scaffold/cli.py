@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("template", "rebuild experiment_template.zip from experiment_template/", exp=False)
 
-    p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1", exp=False)
+    p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1, printing links to their runs")
     p.add_argument("--port", type=int, default=5000)
 
     from scaffold import azure_cli  # noqa: E402  (argument definitions only; no SDK import)

@@ -213,4 +213,4 @@ def mlflow_ui(args) -> int:
 
     repo, _ = _context()
     containers.check_port_free(_check_port(args.port))
-    return tracking.ui(repo, args.port)
+    return tracking.ui(repo, args.port, args.exp)
