@@ -180,6 +180,14 @@ def test(args) -> int:
     return testing.run_all(repo, config, args)
 
 
+def test_scaffold(args) -> int:
+    """The driver's own suite, on the host: it tests this scaffolding, not the user's experiments."""
+    import subprocess
+
+    repo, _ = _context()
+    return subprocess.run([sys.executable, "-m", "pytest", "tests", *args.xargs], cwd=repo.root).returncode
+
+
 def format(args) -> int:  # noqa: A001 - the command is called `format`
     import subprocess
 
