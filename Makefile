@@ -39,7 +39,7 @@ MAKEOVERRIDES :=
 
 ## Print every command with its arguments (also what `make` alone does)
 help:
-	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if(doc!=""){split($$0,t,":"); printf "  %-12s %s\n", t[1], doc}; doc=""; next} {doc=""}' $(firstword $(MAKEFILE_LIST))
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if(doc!=""){split($$0,t,":"); printf "  %-14s %s\n", t[1], doc}; doc=""; next} {doc=""}' $(firstword $(MAKEFILE_LIST))
 	@echo
 	@echo "  Variables: EXP (experiment), XARGS (extra script/build/job arguments), RUN_XARGS (extra docker run"
 	@echo "  arguments), RUNNER=docker|venv, GPUS=all, PORT. Settings live in config.env; secrets in .env."
@@ -78,9 +78,13 @@ terminal: $(STAMP)
 jupyter: $(STAMP)
 	@$(DRIVER) jupyter --exp=$(call q,$(EXP)) --port=$(call q,$(or $(PORT),8888)) --run-xargs=$(call q,$(RUN_XARGS))
 
-## Run the driver's tests and every experiment's tests, or one experiment's: [EXP=x] [XARGS=pytest args]
+## Run every experiment's tests with src/common's, each in its own container, or one's: [EXP=x] [XARGS=pytest args]
 test: $(STAMP)
 	@$(DRIVER) test --exp=$(call q,$(EXP)) --runner=$(call q,$(RUNNER)) -- $(XARGS)
+
+## Run the driver's own tests (tests/, end to end against Docker), for changes to the scaffolding: [XARGS=pytest args]
+test-scaffold: $(STAMP)
+	@$(DRIVER) test-scaffold -- $(XARGS)
 
 ## Format and lint with black, isort and flake8 (the pre-commit settings)
 format: $(STAMP)
@@ -90,9 +94,9 @@ format: $(STAMP)
 lint: $(STAMP)
 	@$(DRIVER) format --check
 
-## Serve the MLflow UI of local runs on 127.0.0.1: [PORT=5000]
+## Serve the MLflow UI of local runs on 127.0.0.1 and print links to their runs: [EXP=x] [PORT=5000]
 mlflow-ui: $(STAMP)
-	@$(DRIVER) mlflow-ui --port=$(call q,$(or $(PORT),5000))
+	@$(DRIVER) mlflow-ui --exp=$(call q,$(EXP)) --port=$(call q,$(or $(PORT),5000))
 
 ## Submit the experiment to Azure ML: EXP=x [FILE=azure-ml-job.yaml] [XARGS="--set k=v --name n --stream --web --dry-run"]
 job: $(STAMP)
@@ -114,4 +118,4 @@ template: $(STAMP)
 bench: $(STAMP)
 	@$(PY) benchmarks/run.py $(XARGS)
 
-.PHONY: help venv list new-exp build-exp local terminal jupyter test format lint mlflow-ui template job data-asset compute bench
+.PHONY: help venv list new-exp build-exp local terminal jupyter test test-scaffold format lint mlflow-ui template job data-asset compute bench

@@ -33,4 +33,4 @@ if __name__ == "__main__":
     extra = sys.argv[1:]
     data = [] if "--data" in extra else ["--data", str(ensure_sample())]
     main.main(data + extra)
-    print("see the run with: make mlflow-ui")
+    print("see the run with: make mlflow-ui EXP=__EXP__")

@@ -63,9 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     _runtime_options(p)
     p.add_argument("--port", type=int, default=8888)
 
-    p = command("test", "run the driver's tests and every experiment's tests (or one experiment's)")
+    p = command("test", "run every experiment's tests with common's, each in its own environment (or one's)")
     p.add_argument("--runner", default="docker", choices=["docker", "venv"])
-    p.add_argument("--only", default="", choices=["", "driver", "experiments"], help="restrict the suites")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for pytest")
+
+    p = command("test-scaffold", "run the driver's own tests (tests/) on the host", exp=False)
     p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for pytest")
 
     p = command("format", "black, isort and flake8 with the pre-commit settings", exp=False)
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("template", "rebuild experiment_template.zip from experiment_template/", exp=False)
 
-    p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1", exp=False)
+    p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1, printing links to their runs")
     p.add_argument("--port", type=int, default=5000)
 
     from scaffold import azure_cli  # noqa: E402  (argument definitions only; no SDK import)

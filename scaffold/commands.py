@@ -32,6 +32,11 @@ def new_exp(args) -> int:
     )
     origin = f"src/{args.source}" if args.source else repo.template_zip.name
     print(f"created {target.relative_to(repo.root)} from {origin}; next: make local EXP={args.exp}")
+    if args.source:
+        kept = experiments.left_alone(repo, args.exp, args.source)
+        if kept:
+            print(f"{args.source} is still mentioned here (not a name derived from it, left as written):")
+            print("\n".join(f"  {line}" for line in kept))
     return 0
 
 
@@ -175,6 +180,14 @@ def test(args) -> int:
     return testing.run_all(repo, config, args)
 
 
+def test_scaffold(args) -> int:
+    """The driver's own suite, on the host: it tests this scaffolding, not the user's experiments."""
+    import subprocess
+
+    repo, _ = _context()
+    return subprocess.run([sys.executable, "-m", "pytest", "tests", *args.xargs], cwd=repo.root).returncode
+
+
 def format(args) -> int:  # noqa: A001 - the command is called `format`
     import subprocess
 
@@ -208,4 +221,4 @@ def mlflow_ui(args) -> int:
 
     repo, _ = _context()
     containers.check_port_free(_check_port(args.port))
-    return tracking.ui(repo, args.port)
+    return tracking.ui(repo, args.port, args.exp)

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import os
-import re
-import shlex
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 from scaffold.errors import ScaffoldError
 
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
 
 def parse_env_file(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines (comments, blank lines, `export` and quotes allowed)."""
+    """KEY=VALUE lines read by python-dotenv, values kept literal (no ${VAR} expansion, as docker --env-file).
+
+    dotenv_values() skips a line it cannot parse with a logged warning; its parser gives us the line, so a
+    typo is one clear error instead of a setting silently missing.
+    """
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _LINE.match(line)
-        if not match:
-            raise ScaffoldError(f"{path.name}:{number}: expected KEY=VALUE, got {raw.strip()!r}")
-        key, value = match.groups()
-        try:
-            parts = shlex.split(value, comments=True)
-        except ValueError as exc:
-            raise ScaffoldError(f"{path.name}:{number}: {exc}") from None
-        values[key] = " ".join(parts)
+    with open(path, encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error or (binding.key is not None and binding.value is None):  # or KEY without =
+                original = binding.original.string
+                text = original.lstrip()
+                line = binding.original.line + original[: len(original) - len(text)].count("\n")
+                first = text.splitlines()[0].rstrip() if text else ""
+                hint = " (a quote left open?)" if "'" in first or '"' in first else ""
+                raise ScaffoldError(f"{path.name}:{line}: expected KEY=VALUE, got {first!r}{hint}")
+            if binding.key is not None:
+                values[binding.key] = binding.value
     return values
 
 

@@ -14,6 +14,10 @@ import runpy
 import sqlite3
 import sys
 
+# MLflow 3's experiment type "Machine learning" (not "GenAI apps & agents"): the tag and value mlflow 3.15's
+# UI writes when you pick that type.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
 
 def store_path() -> str:
     """The SQLite file of MLFLOW_TRACKING_URI, or '' for any other kind of store."""
@@ -68,7 +72,9 @@ def ensure_experiment() -> None:
         if client.get_experiment_by_name(name) is not None:
             return
         try:
-            client.create_experiment(name, artifact_location=f"{root.rstrip('/')}/{name}")
+            client.create_experiment(
+                name, artifact_location=f"{root.rstrip('/')}/{name}", tags=EXPERIMENT_KIND
+            )
         except MlflowException:
             pass  # created meanwhile by a run that does not take the lock: that one is as good
 

@@ -7,9 +7,8 @@ from scaffold.errors import ScaffoldError
 
 def connect():
     """Return a connected docker.DockerClient (imported lazily: it costs ~0.1 s)."""
-    from docker.errors import DockerException
-
     import docker
+    from docker.errors import DockerException
 
     try:
         client = docker.from_env()

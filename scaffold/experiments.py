@@ -82,10 +82,10 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
         try:
             if source:
                 _copy_experiment(source_dir, work)
-                _substitute(work, {source: name}, whole_words=True)
+                _rename_derived(work, source, name)
             else:
                 _extract_template(repo.template_zip, entries, work)
-                _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute}, whole_words=False)
+                _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute})
         except OSError as exc:
             raise ScaffoldError(_creation_problem(exc, name)) from None
         pause.point("new-exp:staged")
@@ -197,26 +197,61 @@ class _CopyFailed(Exception):
     """The first file copy that failed, stopping the copy at once."""
 
 
-def _substitute(folder: Path, replacements: dict[str, str], whole_words: bool) -> None:
-    """Replace names in every UTF-8 text file of a freshly created experiment."""
-    patterns = [
-        (
-            re.compile(
-                rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])" if whole_words else re.escape(old)
-            ),
-            new,
-        )
-        for old, new in replacements.items()
-    ]
+def _text_files(folder: Path):
+    """(path, text) of every UTF-8 text file under `folder`, links left alone."""
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.is_symlink():
             continue
         try:
-            text = path.read_text(encoding="utf-8")
+            yield path, path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
+
+
+def _substitute(folder: Path, replacements: dict[str, str]) -> None:
+    """Replace the template's placeholders in every text file of a freshly unpacked experiment."""
+    for path, text in _text_files(folder):
         updated = text
-        for pattern, new in patterns:
-            updated = pattern.sub(new, updated)
+        for old, new in replacements.items():
+            updated = updated.replace(old, new)
         if updated != text:
             path.write_text(updated, encoding="utf-8")
+
+
+def derived_names(old: str) -> re.Pattern:
+    """The old experiment name where it starts a name, in snake or kebab case: `london_taxi`,
+    `london_taxi_fare`, `azureml:london_taxi_raw@latest`, `london-taxi-endpoint` (Azure endpoint names
+    allow no `_`); not `greater_london_taxi` or `london_taxis`, which are other names."""
+    spellings = sorted({old, old.replace("_", "-")}, key=len, reverse=True)
+    return re.compile(rf"(?<![A-Za-z0-9_-])({'|'.join(map(re.escape, spellings))})(?![A-Za-z0-9])")
+
+
+def _rename_derived(folder: Path, old: str, new: str) -> None:
+    """FROM=: every name derived from the source's (model, data asset, experiment_name, display names,
+    paths, file names) takes the new experiment's, so the copy has its own data and registered model."""
+    pattern = derived_names(old)
+
+    def rename(match: re.Match) -> str:
+        return new if match.group(1) == old else new.replace("_", "-")
+
+    for path, text in _text_files(folder):
+        updated = pattern.sub(rename, text)
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # deepest first
+        renamed = pattern.sub(rename, path.name)
+        if renamed != path.name:
+            path.rename(path.with_name(renamed))
+
+
+def left_alone(repo: Repo, name: str, old: str) -> list[str]:
+    """`file:line: text` for each mention of the old name that FROM= did not rename (any case, `_`, `-` or
+    nothing between its words), for the user to check."""
+    words = [re.escape(word) for word in old.split("_")]
+    mention = re.compile("[_-]?".join(words), re.IGNORECASE)
+    found = []
+    for path, text in _text_files(repo.experiment(name)):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if mention.search(line):
+                found.append(f"{path.relative_to(repo.root)}:{number}: {line.strip()}")
+    return found

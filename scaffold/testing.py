@@ -1,11 +1,11 @@
-"""`make test`: the driver's tests on the host, each experiment's tests in its own environment.
+"""`make test`: each experiment's tests, with src/common's, in the experiment's own environment.
 
-Every suite writes a JUnit report; the totals are summed into one closing line.
+Every suite writes a JUnit report; the totals are summed into one closing line. The driver's own tests are
+`make test-scaffold` (scaffold/commands.py).
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
@@ -60,11 +60,8 @@ def run_all(repo: Repo, config: Config, args) -> int:
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="scaffold-reports-") as reports:
         reports_dir = Path(reports)
-        if not args.exp and args.only != "experiments":
-            outcomes.append(_driver(repo, reports_dir, args.xargs))
-        if args.only != "driver":
-            for name in names:
-                outcomes.append(_experiment(repo, config, name, reports_dir, args))
+        for name in names:
+            outcomes.append(_experiment(repo, config, name, reports_dir, args))
     print("\nsuite results:")
     for o in outcomes:
         status = "ok" if o.ok else f"FAILED (exit {o.code})"
@@ -74,14 +71,6 @@ def run_all(repo: Repo, config: Config, args) -> int:
     skipped = sum(o.skipped for o in outcomes)
     print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if all(o.ok for o in outcomes) else 1
-
-
-def _driver(repo: Repo, reports: Path, xargs: list[str]) -> Outcome:
-    report = reports / "driver.xml"
-    print("== driver tests (host)", flush=True)
-    argv = [sys.executable, "-m", "pytest", "tests", f"--junitxml={report}", *xargs]
-    code = subprocess.run(argv, cwd=repo.root).returncode
-    return read_report("driver", code, report)
 
 
 def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> Outcome:

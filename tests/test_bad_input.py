@@ -642,7 +642,7 @@ CASES = [
     Case(
         "config.env unbalanced quote",
         ("build-exp", f"EXP={NYC}"),
-        "config.env:{line}: No closing quotation",
+        "config.env:{line}: expected KEY=VALUE, got 'BASE_IMAGE=\"oops' (a quote left open?)",
         setup=config_with('BASE_IMAGE="oops'),
     ),
     # jupyter, terminal, mlflow-ui, test

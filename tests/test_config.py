@@ -12,6 +12,23 @@ def test_parses_comments_quotes_and_export(tmp_path):
     assert parse_env_file(env) == {"A": "1", "B": "two words", "C": "x", "D": ""}
 
 
+@pytest.mark.parametrize(
+    "line, key, value",
+    [
+        ("DB_PASSWORD=abc#123", "DB_PASSWORD", "abc#123"),  # a # inside a value is not a comment
+        ("A=a  b", "A", "a  b"),  # inner spaces kept as written
+        ("C=it's", "C", "it's"),  # an apostrophe in an unquoted value
+        ("D='$HOME ${HOME}'", "D", "$HOME ${HOME}"),  # literal, as docker --env-file
+    ],
+)
+def test_values_are_read_as_written(tmp_path, line, key, value):
+    """python-dotenv's rules (checked with python-dotenv 1.2.4), not a shell's: nothing is cut or refused."""
+    env = tmp_path / ".env"
+    env.write_text(f"{line}\n")
+    assert parse_env_file(env) == {key: value}
+    assert Config(tmp_path).secrets() == {key: value}
+
+
 def test_environment_overrides_file_and_empty_falls_back(tmp_path, monkeypatch):
     (tmp_path / "config.env").write_text("WORKSPACE=from-file\nCOMPUTE=cpu\n")
     monkeypatch.setenv("WORKSPACE", "from-env")
@@ -27,6 +44,19 @@ def test_malformed_line_is_named(tmp_path):
     env.write_text("OK=1\nthis is not a setting\n")
     with pytest.raises(ScaffoldError, match=r"\.env:2: expected KEY=VALUE"):
         parse_env_file(env)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("OK=1\n\n  KEY_WITHOUT_VALUE\n", r"\.env:3: expected KEY=VALUE, got 'KEY_WITHOUT_VALUE'$"),
+        ('OK=1\nB="open\nC=2\n', r"\.env:2: expected KEY=VALUE, got 'B=\"open' \(a quote left open\?\)$"),
+    ],
+)
+def test_unreadable_lines_are_named(tmp_path, text, message):
+    (tmp_path / ".env").write_text(text)
+    with pytest.raises(ScaffoldError, match=message):
+        Config(tmp_path).secrets()
 
 
 def test_missing_files_are_empty(tmp_path):

@@ -1,6 +1,7 @@
 """`make` and `python -m scaffold --help` document every command, without heavy imports."""
 
 import re
+import shutil
 import subprocess
 
 from conftest import PYTHON, REPO, make
@@ -99,3 +100,32 @@ def test_command_line_variables_stay_with_their_make(tmp_path):
     assert not {"XARGS", "EXP", "RUN_XARGS"} & set(environment)
     assert "leak" not in environment.get("MAKEFLAGS", "")
     assert "inner XARGS=[]" in result.stdout
+
+
+def test_make_test_runs_the_users_suites_and_test_scaffold_the_drivers(fresh_repo):
+    """`make test` is the experiments' and common's tests only; the driver's suite is `make test-scaffold`.
+
+    The copy's driver suite is replaced by one probe test that leaves a mark, and its experiments removed, so
+    both commands run in seconds and what each ran is plain."""
+    shutil.rmtree(fresh_repo / "tests")
+    (fresh_repo / "tests").mkdir()
+    mark = fresh_repo / "driver-suite-ran"
+    (fresh_repo / "tests" / "test_probe.py").write_text(
+        f"from pathlib import Path\n\n\ndef test_probe():\n    Path({str(mark)!r}).touch()\n"
+    )
+    for folder in (fresh_repo / "src").iterdir():
+        if folder.name != "common":
+            shutil.rmtree(folder)
+
+    result = make(fresh_repo, "test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not mark.exists(), "make test ran the driver's suite"
+    assert "total: 0 passed, 0 failed" in result.stdout
+
+    result = make(fresh_repo, "test-scaffold", "XARGS=-k probe")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert mark.exists() and "1 passed" in result.stdout
+    assert "test-scaffold" in make(fresh_repo).stdout
+
+    (fresh_repo / "tests" / "test_probe.py").write_text("def test_probe():\n    assert False\n")
+    assert make(fresh_repo, "test-scaffold").returncode != 0

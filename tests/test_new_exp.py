@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 import yaml
-from conftest import PYTHON, driver, tree_state
+from conftest import PYTHON, driver, make, tree_state
 
 
 def listing(repo):
@@ -49,6 +49,43 @@ def test_from_renames_the_source_experiment(fresh_repo):
     assert job["experiment_name"] == "copy_exp"
     assert "base_exp" not in "".join(p.read_text() for p in copy.rglob("*") if p.is_file())
     assert not (copy / "__pycache__").exists()
+
+
+def test_from_renames_every_name_derived_from_the_source(fresh_repo):
+    """`make new-exp EXP=paris_taxi FROM=london_taxi`: the copy trains on its own data asset and registers its
+    own model, not London's; a mention it cannot safely rename is printed as file:line."""
+    source = fresh_repo / "src" / "london_taxi"
+    readme = source / "README.md"
+    readme.write_text(readme.read_text() + "Compare with greater_london_taxi (LONDON_TAXI_TOKEN).\n")
+    mention_line = len(readme.read_text().splitlines())
+    before = tree_state(source)
+    result = make(fresh_repo, "new-exp", "EXP=paris_taxi", "FROM=london_taxi")
+    assert result.returncode == 0, result.stderr
+    copy = fresh_repo / "src" / "paris_taxi"
+    job = yaml.safe_load((copy / "azure-ml-job.yaml").read_text())
+    sweep = yaml.safe_load((copy / "sweep.yaml").read_text())
+    assert job["experiment_name"] == sweep["experiment_name"] == "paris_taxi"
+    assert job["display_name"] == "paris_taxi fare pipeline"
+    assert sweep["display_name"] == "paris_taxi train sweep"
+    assert (
+        job["inputs"]["raw_data"]["path"]
+        == sweep["inputs"]["raw_data"]["path"]
+        == "azureml:paris_taxi_raw@latest"
+    )
+    assert job["inputs"]["model_name"] == "paris_taxi_fare"
+    experiment = (copy / "experiment.py").read_text()
+    assert 'name="paris_taxi"' in experiment and 'model_name="paris_taxi_fare"' in experiment
+    # Only the planted line still mentions the old name, and the output points at it.
+    mentions = [
+        f"{path.relative_to(fresh_repo)}:{number}"
+        for path in sorted(copy.rglob("*"))
+        if path.is_file()
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "london_taxi" in line.lower()
+    ]
+    assert mentions == [f"src/paris_taxi/README.md:{mention_line}"]
+    assert f"src/paris_taxi/README.md:{mention_line}: Compare with greater_london_taxi" in result.stdout
+    assert tree_state(source) == before
 
 
 @pytest.mark.parametrize(

@@ -254,7 +254,7 @@ def test_every_make_target_a_pipeline_calls_exists_with_its_arguments():
     # The pipelines run the commands a person runs, on both platforms.
     for platform in (".github/", ".azure-pipelines/"):
         used = {target for where, targets, _ in calls if where.startswith(platform) for target in targets}
-        assert {"venv", "build-exp", "test", "job"} <= used, (platform, used)
+        assert {"venv", "build-exp", "test", "test-scaffold", "job"} <= used, (platform, used)
 
 
 def test_every_make_job_streams_so_a_failed_azure_ml_job_fails_the_run():

@@ -1,9 +1,8 @@
 """Tests of __EXP__'s main.py, run in the experiment's own environment (make test EXP=__EXP__)."""
 
+import main
 import mlflow
 import pytest
-
-import main
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ from typing import Iterator, Mapping
 import mlflow
 
 IMAGE_VARIABLE = "SCAFFOLD_IMAGE"
+# MLflow 3's experiment type "Machine learning" (not "GenAI apps & agents"), as its UI's type picker sets it.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def use_local_store(data_dir: str | Path, experiment: str) -> str:
@@ -26,7 +28,7 @@ def use_local_store(data_dir: str | Path, experiment: str) -> str:
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment
     if mlflow.get_experiment_by_name(name) is None:
         artifacts = data_dir / "mlruns" / "artifacts"
-        mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
+        mlflow.create_experiment(name, artifact_location=artifacts.as_uri(), tags=EXPERIMENT_KIND)
     mlflow.set_experiment(name)
     return name
 

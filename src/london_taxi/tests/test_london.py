@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from experiment import EXPERIMENT
+from main import main
 
 from common.cities import NYC
 from common.generator import generate_frame, write_trips
-from main import main
 
 
 def test_local_pipeline_registers_a_gbp_model(tmp_path, mlflow_store, monkeypatch, capsys):

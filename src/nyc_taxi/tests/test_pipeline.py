@@ -8,10 +8,10 @@ import mlflow
 import pandas as pd
 import pytest
 from experiment import EXPERIMENT
+from main import main
 from mlflow.exceptions import MlflowException
 
 from common.generator import write_trips
-from main import main
 
 SMALL = ["--max_iter", "30"]
 WORSE = ["--max_iter", "2", "--max_leaf_nodes", "3"]

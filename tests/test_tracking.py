@@ -1,0 +1,73 @@
+"""Local experiments are created as classical model development, and `make mlflow-ui` prints the link to
+their runs in the UI's "Model training" view.
+
+The tag name and value are the ones mlflow 3.15's UI writes when you choose the experiment type "Machine
+learning" (ExperimentKind.CUSTOM_MODEL_DEVELOPMENT in its bundle). The same UI opens an experiment on its
+GenAI overview (0 traces) unless the link says workflowType=machine_learning (checked in headless Chromium).
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import PYTHON, http_status
+
+KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def record_run(repo, experiment: str) -> None:
+    """One run through the driver's container entry point (the same file runs in containers and venvs)."""
+    script = repo / "one_run.py"
+    script.write_text("import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_metric('r2', 0.9)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(
+        MLFLOW_TRACKING_URI=f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}",
+        MLFLOW_EXPERIMENT_NAME=experiment,
+        SCAFFOLD_ARTIFACT_ROOT=str(repo / "mlruns" / "artifacts"),
+    )
+    (repo / "mlruns").mkdir(exist_ok=True)
+    subprocess.run([PYTHON, "scaffold/container_entry.py", str(script)], cwd=repo, env=env, check=True)
+
+
+def test_local_experiments_are_classical_and_mlflow_ui_links_their_runs(fresh_repo):
+    import mlflow
+
+    record_run(fresh_repo, "fares")
+    record_run(fresh_repo, "tips")
+    client = mlflow.MlflowClient(f"sqlite:///{fresh_repo / 'mlruns' / 'mlflow.db'}")
+    ids = {}
+    for name in ("fares", "tips"):
+        experiment = client.get_experiment_by_name(name)
+        assert experiment.tags.get(KIND[0]) == KIND[1], experiment.tags
+        ids[name] = experiment.experiment_id
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "mlflow-ui", f"PORT={port}"],
+        cwd=fresh_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while http_status(f"http://127.0.0.1:{port}/") != 200:
+            assert server.poll() is None and time.monotonic() < deadline, "the MLflow UI did not start"
+            time.sleep(1)
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        output = server.communicate(timeout=90)[0]
+    links = dict(re.findall(r"runs of (\w+): (\S+)", output))
+    root = f"http://127.0.0.1:{port}/#/experiments"
+    wanted = {name: f"{root}/{ids[name]}/runs?workflowType=machine_learning" for name in ("fares", "tips")}
+    assert links == wanted, output
