@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 INDEX = "https://pypi.org/simple"
-PYTHON_VERSION = "3.11"  # the images' Python (minimal-py311-inference on MCR; the CI base image, Debian bookworm)
+PYTHON_VERSION = "3.11"  # the images' Python: minimal-py311-inference on MCR, and the CI base (bookworm)
 PLATFORM = "x86_64-manylinux_2_28"  # Azure ML compute: Linux x86_64
 
 # What each deployment type needs in its environment, keyed by the deployment YAML's $schema.
