@@ -21,7 +21,9 @@ from common.schema import COLUMNS, DTYPES
 
 BLOCK_ROWS = 65_536
 EARTH_RADIUS_MILES = 3958.8
+MILES_PER_DEGREE = 69.05  # of latitude
 SECONDS_PER_DAY = 86_400
+SLOW_MPH = 4.0  # typical speed in stop-and-go traffic, below every meter's switch speed
 
 
 def generate_trips(
@@ -105,20 +107,29 @@ def _block(city: City, n: int, rng: np.random.Generator, dirty_fraction: float) 
 
     origin = rng.choice(len(zones), n, p=pickup_weight / pickup_weight.sum())
     dest = rng.choice(len(zones), n, p=weight / weight.sum())
-    dest = np.where((rng.random(n) < 0.4) & ~airport[origin], origin, dest)
+    local = (rng.random(n) < city.local_share) & ~airport[origin]
+    dest = np.where(local, origin, dest)
     dest = np.where(airport[origin] & airport[dest], 0, dest)
 
     p_lat, p_lon = _place(city, origin, rng)
     d_lat, d_lon = _place(city, dest, rng)
+    if city.local_trip_miles is not None:
+        d_lat, d_lon = _local_dropoffs(city, local, p_lat, p_lon, d_lat, d_lon, rng)
     straight = _haversine_miles(p_lat, p_lon, d_lat, d_lon)
     distance = straight * city.detour * rng.lognormal(0.0, 0.12, n) + rng.exponential(0.15, n)
     distance = np.clip(distance, 0.05, city.distance_range[1])
+    if city.flag_drop_share:
+        curb = rng.random(n) < city.flag_drop_share
+        distance = np.where(curb, rng.uniform(0.01, 0.1, n), distance)
+        dest = np.where(curb, origin, dest)
+        d_lat, d_lon = np.where(curb, p_lat, d_lat), np.where(curb, p_lon, d_lon)
 
-    days = 366 if city.year % 4 == 0 else 365
+    start = pd.Timestamp(city.year, city.month or 1, 1)
+    days = (start + pd.DateOffset(months=1 if city.month else 12) - start).days
     demand = np.array(city.hourly_demand)
     hour = rng.choice(24, n, p=demand / demand.sum())
     pickup_s = rng.integers(0, days, n) * SECONDS_PER_DAY + hour * 3600 + rng.integers(0, 3600, n)
-    pickup = pd.DatetimeIndex(np.datetime64(f"{city.year}-01-01", "s") + pickup_s.astype("timedelta64[s]"))
+    pickup = pd.DatetimeIndex(np.datetime64(start, "s") + pickup_s.astype("timedelta64[s]"))
 
     weekend = pickup.weekday.to_numpy() >= 5
     highway = 1.0 + 0.8 * np.clip((distance - 3.0) / 12.0, 0.0, 1.0)
@@ -132,6 +143,7 @@ def _block(city: City, n: int, rng: np.random.Generator, dirty_fraction: float) 
     )
     duration_s = distance / speed * 3600.0 + rng.uniform(20.0, 120.0, n)
     slow_s = duration_s * np.clip(1.3 - speed / 12.0, 0.05, 0.9)
+    slow_miles = np.minimum(slow_s * SLOW_MPH / 3600.0, distance)
     dropoff = pickup + pd.to_timedelta(np.round(duration_s), unit="s")
 
     trips = Trips(
@@ -140,6 +152,7 @@ def _block(city: City, n: int, rng: np.random.Generator, dirty_fraction: float) 
         distance=distance,
         duration_s=duration_s,
         slow_s=slow_s,
+        slow_miles=slow_miles,
         pickup_hour=hour,
         pickup_weekday=pickup.weekday.to_numpy(),
         pickup_month=pickup.month.to_numpy(),
@@ -158,8 +171,8 @@ def _block(city: City, n: int, rng: np.random.Generator, dirty_fraction: float) 
             "pickup_longitude": np.round(p_lon, 6),
             **_time_parts("pickup", pickup),
             **_time_parts("dropoff", dropoff),
-            "store_forward": (rng.random(n) < 0.01).astype(np.int64),
-            "vendor": 1 + (rng.random(n) < 0.55).astype(np.int64),
+            "store_forward": (rng.random(n) < city.store_forward_share).astype(np.int64),
+            "vendor": 1 + (rng.random(n) < city.vendor_2_share).astype(np.int64),
             "cost": np.round(cost, 2),
         }
     )[COLUMNS].astype(DTYPES)
@@ -176,6 +189,17 @@ def _place(city: City, zone: np.ndarray, rng: np.random.Generator) -> tuple[np.n
     lat = lat + rng.normal(0.0, 1.0, len(zone)) * spread
     lon = lon + rng.normal(0.0, 1.0, len(zone)) * spread / np.cos(np.radians(lat))
     return np.clip(lat, *city.lat_range), np.clip(lon, *city.lon_range)
+
+
+def _local_dropoffs(city, local, p_lat, p_lon, d_lat, d_lon, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Drop-offs of local trips: a lognormal straight-line length from the pickup, in any direction."""
+    median, sigma = city.local_trip_miles
+    miles = rng.lognormal(np.log(median), sigma, len(local))
+    angle = rng.uniform(0.0, 2.0 * np.pi, len(local))
+    lat = p_lat + miles * np.cos(angle) / MILES_PER_DEGREE
+    lon = p_lon + miles * np.sin(angle) / (MILES_PER_DEGREE * np.cos(np.radians(p_lat)))
+    lat, lon = np.clip(lat, *city.lat_range), np.clip(lon, *city.lon_range)
+    return np.where(local, lat, d_lat), np.where(local, lon, d_lon)
 
 
 def _haversine_miles(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -210,7 +234,9 @@ def _corrupt(frame: pd.DataFrame, rng: np.random.Generator, fraction: float) -> 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write a trips file for a city."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--city", default="nyc", help="nyc (USD) or london (GBP)")
+    parser.add_argument(
+        "--city", default="nyc", help="nyc (green cabs, January 2016), london, nyc_yellow_2023"
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chunk-size", type=int, default=250_000)

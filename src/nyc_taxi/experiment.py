@@ -1,4 +1,4 @@
-"""nyc_taxi: New York yellow cab fares in USD, trained with the shared taxi steps."""
+"""nyc_taxi: New York green taxi fares (the public January 2016 sample) in USD, with the shared taxi steps."""
 
 from common.cities import NYC
 from common.experiment import Experiment

@@ -35,6 +35,7 @@ class Trips:
     distance: np.ndarray  # miles actually driven
     duration_s: np.ndarray
     slow_s: np.ndarray  # seconds spent below the meter's switch speed
+    slow_miles: np.ndarray  # miles driven in those seconds (charged by time, not by distance)
     pickup_hour: np.ndarray
     pickup_weekday: np.ndarray
     pickup_month: np.ndarray
@@ -62,6 +63,14 @@ class City:
     detour: float  # road distance over great-circle distance
     tariff: Tariff = field(repr=False, compare=False)
     year: int = 2024
+    month: int | None = None  # trips start in this month of `year` only; None: the whole year
+    local_share: float = 0.4  # share of trips that stay near their pickup
+    # (median, sigma) of a lognormal straight-line length, in miles, for those local trips; None: they end
+    # at a random point of the pickup zone instead.
+    local_trip_miles: tuple[float, float] | None = None
+    flag_drop_share: float = 0.0  # trips ended at the curb: under 0.1 mile, the meter's first units only
+    vendor_2_share: float = 0.55
+    store_forward_share: float = 0.01
 
     def ranges(self) -> dict[str, tuple[float, float]]:
         """Inclusive valid range per column; rows outside are dropped by prep."""

@@ -1,4 +1,13 @@
-"""prep: validate raw trips, drop out-of-range rows (logging how many), split 70/15/15 by seed."""
+"""prep: validate raw trips, drop out-of-range rows (logging how many), split 70/15/15 by seed.
+
+What is dropped, and why (the ranges are the city's, in common.cities):
+- empty cells, coordinates outside the city's box (0.0 is a GPS fix that never came), zero distance (the
+  meter recorded no trip), no passengers, and for NYC fares under $2.50 (the flag drop, the least the meter
+  charges: zero and negative amounts are voids, refunds and disputes, not prices): data-entry errors, whose
+  `cost` the features cannot explain;
+What is kept: negotiated fares and trips ended at the curb ($2.50-$3.50 for under 0.1 mile). They are real
+prices inside every range, a small share of the public data, and a model should see that they exist.
+"""
 
 from __future__ import annotations
 
