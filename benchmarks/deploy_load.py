@@ -29,12 +29,13 @@ def payloads(model_dir: Path, rows: int) -> tuple[bytes, bytes]:
     """The same rows for both servers: Azure ML's input_data and MLflow's dataframe_split."""
     import pandas as pd
     from mlflow.models import Model
-    from score import Schema
+
+    from common.signature import numeric_columns
 
     model = Model.load(str(model_dir))
-    schema = Schema.from_model(model)
+    columns, _ = numeric_columns(model.signature)
     example = model.load_input_example(str(model_dir))
-    frame = pd.concat([example] * (rows // len(example) + 1), ignore_index=True).head(rows)[schema.columns]
+    frame = pd.concat([example] * (rows // len(example) + 1), ignore_index=True).head(rows)[columns]
     split = json.loads(frame.to_json(orient="split", index=False))
     azure = {"input_data": {"columns": split["columns"], "index": list(range(rows)), "data": split["data"]}}
     mlflow_body = {"dataframe_split": {"columns": split["columns"], "data": split["data"]}}

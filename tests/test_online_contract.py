@@ -41,7 +41,7 @@ import json, sys
 from pathlib import Path
 sys.path[:0] = ["/src/taxi_online", "/src/taxi_online/tests", "/src"]
 from conftest import save_tiny_model
-from score import sample_request
+from common.signature import sample_request
 import mlflow.pyfunc
 path, _ = save_tiny_model(Path("/out/model/nyc_taxi_fare"))
 request = sample_request(str(path), rows=3)

@@ -34,18 +34,25 @@ class Report:
         )
 
 
-def check_columns(frame: pd.DataFrame, source: str, columns: list[str] = COLUMNS) -> None:
-    """Raise DataError naming missing columns, with the likely misspelling for each."""
-    present = [str(c) for c in frame.columns]
-    missing = [c for c in columns if c not in present]
+def missing_columns(present: list[str], columns: list[str]) -> str:
+    """'' when `present` holds every one of `columns`; else a message naming the missing ones, with hints."""
+    have = set(present)
+    missing = [c for c in columns if c not in have]
     if not missing:
-        return
+        return ""
     unknown = [c for c in present if c not in columns]
     hints = []
     for name in missing:
         close = difflib.get_close_matches(name, unknown, n=1, cutoff=0.75)
         hints.append(f"{name} (found {close[0]!r}?)" if close else name)
-    raise DataError(f"{source}: missing column(s): {', '.join(hints)}")
+    return f"missing column(s): {', '.join(hints)}"
+
+
+def check_columns(frame: pd.DataFrame, source: str, columns: list[str] = COLUMNS) -> None:
+    """Raise DataError naming missing columns, with the likely misspelling for each."""
+    problem = missing_columns([str(c) for c in frame.columns], columns)
+    if problem:
+        raise DataError(f"{source}: {problem}")
 
 
 def to_numeric(frame: pd.DataFrame, source: str, columns: list[str] = COLUMNS) -> pd.DataFrame:

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 import server
-from score import sample_request
 
 from common.registry import resolve_version
+from common.signature import sample_request
 
 DEFAULT_MODEL = "nyc_taxi_fare"
 PUBLISHED_PORT = "SCAFFOLD_PORT"  # set by the driver when it publishes a port (make local PORT=...)

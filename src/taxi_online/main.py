@@ -165,7 +165,7 @@ def deploy(client, endpoint, deployment, args: argparse.Namespace) -> int:
 
 def smoke_test(client, endpoint_name: str, deployment_name: str, model: str, version: str, rows: int) -> str:
     """Invoke the new deployment directly with a request built from the model; '' when it answers well."""
-    from score import sample_request
+    from common.signature import sample_request
 
     with tempfile.TemporaryDirectory(prefix="taxi-online-smoke-") as work:
         client.models.download(name=model, version=version, download_path=work)

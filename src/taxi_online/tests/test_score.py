@@ -6,7 +6,8 @@ import json
 
 import pytest
 import server
-from score import RequestError, Schema, parse_request, sample_request
+
+from common.signature import sample_request
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -190,21 +191,42 @@ def test_duplicate_columns_and_bad_index_get_400(inference_server, rows):
     assert status == 400 and "index must list one entry per row (4)" in answer["message"]
 
 
-def test_parse_request_without_the_server(tiny_model, rows):
-    schema = Schema(list(rows.columns), [str(t) == "int64" for t in rows.dtypes])
-    frame = parse_request(json.dumps({"input_data": plain(rows[list(reversed(rows.columns))])}), schema)
-    assert list(frame.columns) == list(rows.columns)
-    assert [str(t) for t in frame.dtypes] == [str(t) for t in rows.dtypes]
-    assert (frame.values == rows.values).all()
-    with pytest.raises(RequestError, match="missing column"):
-        parse_request({"input_data": [{"distance": 1.0}]}, schema)
+def test_parse_without_the_server(tiny_model, rows, monkeypatch):
+    """Columns in any order come out in signature order; positional rows are taken as they are."""
+    import score
+
+    monkeypatch.setattr(score, "columns", list(rows.columns))
+    monkeypatch.setattr(score, "integer", [str(t) == "int64" for t in rows.dtypes])
+    matrix = score.parse(json.dumps({"input_data": plain(rows[list(reversed(rows.columns))])}))
+    assert (matrix == rows.to_numpy(dtype=float)).all()
+    assert (score.parse(json.dumps({"input_data": plain(rows)["data"]})) == matrix).all()
+    with pytest.raises(score.RequestError, match="record 0: missing column"):
+        score.parse(json.dumps({"input_data": [{"distance": 1.0}]}))
 
 
-def test_a_model_without_signature_is_refused(tmp_path, train_tiny):
+def test_a_model_without_signature_is_refused(tmp_path, train_tiny, monkeypatch):
     import mlflow.sklearn
     import score
 
     model, _ = train_tiny(rows=100)
     mlflow.sklearn.save_model(model, tmp_path / "m", serialization_format="cloudpickle")
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
     with pytest.raises(RuntimeError, match="no signature"):
-        score.load(tmp_path)
+        score.init()
+
+
+@pytest.mark.filterwarnings("ignore:.*integer column")
+def test_columns_trained_in_another_order_are_refused(tmp_path, train_tiny, monkeypatch):
+    """A signature whose order differs from the model's training order would misplace positional rows."""
+    import mlflow.sklearn
+    import score
+    from mlflow.models import infer_signature
+
+    model, features = train_tiny(rows=100)
+    reordered = features[list(reversed(features.columns))].head(5)
+    mlflow.sklearn.save_model(
+        model, tmp_path / "m", signature=infer_signature(reordered), serialization_format="cloudpickle"
+    )
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="trained on columns"):
+        score.init()
