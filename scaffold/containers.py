@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffold import docker_api, tracking
+from scaffold import tracking
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -240,7 +240,7 @@ def run(spec: RunSpec) -> int:
         raise ScaffoldError(
             f"docker could not start the container for {spec.exp} (see the message above)", 125
         )
-    if code != 0 and not received and docker_api.daemon_answers() is False:
+    if code != 0 and not received and not daemon_answers():
         raise ScaffoldError(
             f"the Docker daemon stopped during the run of {spec.exp}; start it again and rerun"
         )
@@ -251,6 +251,17 @@ def run(spec: RunSpec) -> int:
             code,
         )
     return code
+
+
+def daemon_answers() -> bool:
+    """Whether the Docker daemon still answers (asked only after a run failed, to say why)."""
+    try:
+        check = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=15
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return check.returncode == 0
 
 
 def stop(name: str) -> None:
