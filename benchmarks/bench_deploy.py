@@ -69,7 +69,7 @@ def image() -> str:
 
     os.environ.setdefault("SCAFFOLD_ROOT", str(ROOT))
     repo = Repo.find()
-    return _image(repo, Config(repo.root), "taxi_online", None, quiet=True)
+    return _image(repo, Config(repo.root), "taxi_online", quiet=True)
 
 
 def run_inside(tag: str, work: Path, requests: int, workers: str) -> dict:

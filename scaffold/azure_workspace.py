@@ -51,10 +51,14 @@ def workspace_settings(repo: Repo, config: Config) -> dict[str, str]:
     return settings
 
 
+# Not public: pinned by tests/test_job.py::test_sdk_private_names_still_exist (azure-ai-ml 1.35.2).
+EXPERIMENTAL_LOGGER = "azure.ai.ml._utils._experimental"
+
+
 def quiet_sdk_logs() -> None:
     """The SDK logs experimental-class notices and a long credential report; we print one line instead."""
     logging.getLogger("azure.identity").setLevel(logging.ERROR)
-    logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
+    logging.getLogger(EXPERIMENTAL_LOGGER).setLevel(logging.ERROR)
 
 
 def credential():

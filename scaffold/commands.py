@@ -67,20 +67,18 @@ def _build_options(xargs: list[str]) -> argparse.Namespace:
     return options
 
 
-def _image(
-    repo: Repo, config: Config, exp: str, client, xargs: list[str] | None = None, quiet: bool = False
-) -> str:
+def _image(repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False) -> str:
     from scaffold import images
 
     options = _build_options(xargs or [])
     spec = images.experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
-    return images.ensure(client, spec, no_cache=options.no_cache, quiet=quiet)
+    return images.ensure(spec, no_cache=options.no_cache, quiet=quiet)
 
 
 def build_exp(args) -> int:
     repo, config = _context()
     experiments.require(repo, args.exp)
-    _image(repo, config, args.exp, None, args.xargs)
+    _image(repo, config, args.exp, args.xargs)
     return 0
 
 
@@ -97,7 +95,7 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
     from scaffold import containers
 
     containers.split_run_xargs(getattr(args, "run_xargs", ""))  # refuse unsafe flags before any build
-    image = spec_options.pop("image", None) or _image(repo, config, args.exp, None, quiet=True)
+    image = spec_options.pop("image", None) or _image(repo, config, args.exp, quiet=True)
     command = (
         containers.script_command(script_argv[1], script_argv[2:])
         if script_argv[:1] == ["python"]
@@ -155,8 +153,8 @@ def jupyter(args) -> int:
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
     containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
     containers.check_port_free(_check_port(args.port))
-    base = _image(repo, config, args.exp, None, quiet=True)
-    image = jupyter_image.ensure(None, repo, args.exp, base)
+    base = _image(repo, config, args.exp, quiet=True)
+    image = jupyter_image.ensure(repo, args.exp, base)
     token = jupyter_image.new_token()
     repo.notebooks.mkdir(exist_ok=True)
     print(f"JupyterLab for {args.exp}: http://127.0.0.1:{args.port}/lab?token={token}", file=sys.stderr)

@@ -15,14 +15,13 @@ import shlex
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scaffold import docker_api, tracking
+from scaffold import tracking
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -114,44 +113,32 @@ class RunSpec:
         return argv + [self.image, *self.command]
 
 
-# RUN_XARGS that would undo what the driver promises: never privileged, no extra capabilities, no host
-# namespaces, the host user, no Docker (or other) socket, ports published on 127.0.0.1 only.
-_REFUSED = {
-    "--privileged": "containers never run privileged",
-    "--cap-add": "containers get no extra capabilities",
-    "--user": "containers run as your uid:gid",
-    "--publish-all": "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)",
-    "--publish": "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)",
-}
-_HOST_NAMESPACES = ("--pid", "--network", "--net", "--ipc", "--uts", "--userns")
-_LONG_WITH_VALUE = (
-    "--cap-add",
-    "--user",
-    "--volume",
-    "--mount",
-    "--publish",
-    "--security-opt",
-) + _HOST_NAMESPACES
-_SHORT = {"u": "--user", "v": "--volume", "p": "--publish", "P": "--publish-all"}
+# RUN_XARGS go to `docker run` as they are. They are no security boundary (whoever can run make can run
+# docker); only two accidents are refused: --privileged, and a port published on every interface
+# (Docker's default when no address is given), which would put the container on the network.
+_PUBLISH = "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)"
+_SHORT = {"p": "--publish", "P": "--publish-all"}
 _SHORT_WITH_VALUE = set("acehlmpuvw")  # docker run's one-letter options that take a value
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # what Docker accepts as true for --privileged=...
 
 
 def split_run_xargs(text: str) -> list[str]:
-    """RUN_XARGS as `docker run` arguments, refusing the few that would escalate or expose the container."""
+    """RUN_XARGS as `docker run` arguments; refuses --privileged and ports beyond 127.0.0.1."""
     try:
         tokens = shlex.split(text or "")
     except ValueError as exc:
         raise ScaffoldError(f"RUN_XARGS: {exc}") from None
     for flag, value in _options(tokens):
-        problem = _refusal(flag, value)
-        if problem:
-            raise ScaffoldError(f"RUN_XARGS: {problem}")
+        if flag in ("--privileged", "--publish-all") and (value is None or value in _TRUE):
+            why = "containers never run privileged" if flag == "--privileged" else _PUBLISH
+            raise ScaffoldError(f"RUN_XARGS: {flag} is refused: {why}")
+        if flag == "--publish" and not _loopback_publish(value or ""):
+            raise ScaffoldError(f"RUN_XARGS: --publish {value} is refused: {_PUBLISH}")
     return tokens
 
 
 def _options(tokens: list[str]):
-    """(long flag, value or None) for each option; one-letter clusters such as `-itv SRC:DST` expanded."""
+    """(long flag, value or None) for each option; one-letter clusters such as `-itp 80:80` expanded."""
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -160,7 +147,7 @@ def _options(tokens: list[str]):
             flag, sep, value = token.partition("=")
             if not sep:
                 value = None
-                if flag in _LONG_WITH_VALUE and index < len(tokens):
+                if flag == "--publish" and index < len(tokens):
                     value, index = tokens[index], index + 1
             yield flag, value
         elif token.startswith("-") and len(token) > 1:
@@ -174,54 +161,6 @@ def _options(tokens: list[str]):
                     value, index = tokens[index], index + 1
                 yield flag, value
                 break
-
-
-def _refusal(flag: str, value: str | None) -> str:
-    """Why this option is refused, or empty."""
-    if flag in ("--privileged", "--publish-all"):
-        return f"{flag} is refused: {_REFUSED[flag]}" if value is None or value in _TRUE else ""
-    shown = f"{flag} {value}" if value else flag
-    if flag in ("--cap-add", "--user"):
-        return f"{shown} is refused: {_REFUSED[flag]}"
-    if flag in _HOST_NAMESPACES and (value or "").strip() == "host":
-        return f"{flag} host is refused: containers never share the host's namespaces"
-    if flag == "--security-opt" and "unconfined" in (value or ""):
-        return f"--security-opt {value} is refused: containers keep Docker's default confinement"
-    if flag in ("--volume", "--mount") and _exposes_socket(_mount_source(flag, value or "")):
-        return f"{shown} is refused: containers never get the Docker socket (or any socket)"
-    if flag == "--publish" and not _loopback_publish(value or ""):
-        return f"{shown} is refused: {_REFUSED[flag]}"
-    return ""
-
-
-def _mount_source(flag: str, value: str) -> str:
-    if flag == "--volume":
-        return value.split(":", 1)[0] if ":" in value else ""
-    fields = dict(part.partition("=")[::2] for part in value.split(","))
-    return fields.get("source") or fields.get("src") or ""
-
-
-def _exposes_socket(source: str) -> bool:
-    """A bind source that is a socket, or a folder holding the Docker daemon's socket."""
-    if not source.startswith("/"):
-        return False  # a named volume
-    path = Path(source)
-    candidates = {path, path.resolve()}
-    if any(p.name.endswith(".sock") or _is_socket(p) for p in candidates):
-        return True
-    sockets = [Path("/var/run/docker.sock"), Path("/run/docker.sock")]
-    host = os.environ.get("DOCKER_HOST", "")
-    if host.startswith("unix://"):
-        sockets.append(Path(host[len("unix://") :]))
-    sockets += [s.resolve() for s in sockets]
-    return any(s == p or p in s.parents for s in sockets for p in candidates)
-
-
-def _is_socket(path: Path) -> bool:
-    try:
-        return stat.S_ISSOCK(path.stat().st_mode)
-    except OSError:
-        return False
 
 
 def _loopback_publish(value: str) -> bool:
@@ -301,7 +240,7 @@ def run(spec: RunSpec) -> int:
         raise ScaffoldError(
             f"docker could not start the container for {spec.exp} (see the message above)", 125
         )
-    if code != 0 and not received and docker_api.daemon_answers() is False:
+    if code != 0 and not received and not daemon_answers():
         raise ScaffoldError(
             f"the Docker daemon stopped during the run of {spec.exp}; start it again and rerun"
         )
@@ -312,6 +251,17 @@ def run(spec: RunSpec) -> int:
             code,
         )
     return code
+
+
+def daemon_answers() -> bool:
+    """Whether the Docker daemon still answers (asked only after a run failed, to say why)."""
+    try:
+        check = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=15
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return check.returncode == 0
 
 
 def stop(name: str) -> None:

@@ -4,7 +4,6 @@ the local code folders and build contexts a loaded job refers to.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from scaffold.azure_workspace import one_line, quiet_sdk_logs
 from scaffold.errors import ScaffoldError
 
-SDK_VALIDATION_LOGGER = "azure.ai.ml.entities._validation.core"
+SDK_LOGGER = "azure.ai.ml"
 REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://", "gs://")
 
 
@@ -98,38 +97,41 @@ def build_paths(data: dict) -> list[str]:
     return paths
 
 
-def _decode_validation(message: str) -> list[tuple[tuple[str, ...], str]]:
-    """(field path, message) pairs from the SDK's nested 'Validation for XSchema failed: {json}' text."""
-    start = message.find("{", message.find("failed:") + 1 if "failed:" in message else 0)
-    if start < 0:
-        return []
-    try:
-        data, _ = json.JSONDecoder().raw_decode(message[start:])
-    except ValueError:
-        return []
-    if isinstance(data, dict) and isinstance(data.get("errors"), list):
-        found = []
-        for error in data["errors"]:
-            inner = str(error.get("message", ""))
-            nested = _decode_validation(inner) if "failed:" in inner else []
-            if nested:
-                found += nested
-            else:
-                path = str(error.get("path") or "*")
-                found.append((() if path == "*" else tuple(path.split(".")), inner.strip().splitlines()[0]))
-        return found
-    return list(_flatten(data, ()))
+def field_errors(exc: BaseException) -> list[tuple[tuple[str, ...], str]]:
+    """(field path, message) pairs from marshmallow's `{field: [messages]}` behind the SDK's error.
+
+    load_job raises marshmallow.ValidationError; for command and sweep jobs the SDK re-raises it as text
+    inside its `except`, so the structured messages are on an error further down the chain. Only public
+    attributes are read (marshmallow's `messages`, Python's exception chain); tests/test_job.py
+    (test_sdk_validation_errors_keep_marshmallow_messages) pins the shape for azure-ai-ml 1.35.2.
+    """
+    from marshmallow import ValidationError
+
+    while exc is not None:
+        if isinstance(exc, ValidationError) and isinstance(exc.messages, dict):
+            return list(_flatten(exc.messages, ()))
+        exc = exc.__cause__ or exc.__context__
+    return []
 
 
 def _flatten(node, path: tuple[str, ...]):
+    """marshmallow's nested messages as (path, text); `_schema` and a Dict field's `key`/`value` are not
+    fields of the YAML."""
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _flatten(value, path if key == "_schema" else path + (str(key),))
+            yield from _flatten(
+                value, path if key in ("_schema", "key", "value", None) else path + (str(key),)
+            )
     elif isinstance(node, list):
         if node and all(isinstance(item, str) for item in node):
             yield path, " ".join(node)
-        elif node:  # alternatives of a union field: the first one is the one that was meant
-            yield from _flatten(next(item for item in node if item), path)
+        elif node:  # alternatives of a union field: the one that got as far as a nested field was meant
+            fields = [item for item in node if isinstance(item, dict) and set(item) - {"_schema"}]
+            if fields:
+                yield from _flatten(fields[0], path)
+            else:
+                texts = [text for item in node for _, text in _flatten(item, path)]
+                yield path, "; ".join(dict.fromkeys(texts))
     elif node is not None:
         yield path, str(node)
 
@@ -155,10 +157,7 @@ def _line_of(text: str, path: tuple[str, ...]) -> int | None:
 
 def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: list[dict]) -> ScaffoldError:
     """One line naming the file, the line and the field of the first schema errors."""
-    message = str(getattr(exc, "message", None) or exc)
-    found = _decode_validation(message)
-    if not found and isinstance(getattr(exc, "messages", None), (dict, list)):
-        found = list(_flatten(exc.messages, ()))  # marshmallow's own {field: [messages]} (pipeline jobs)
+    found = field_errors(exc)
     if not found:
         return ScaffoldError(f"{display}: {one_line(exc)}")
     override_keys = {key for item in overrides for key in item}
@@ -180,10 +179,10 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     quiet_sdk_logs()
     from azure.ai.ml import load_job as sdk_load_job
 
-    # The SDK logs "Warnings: [...]" for problems it then often raises as errors: hold them back, and
-    # show them as warning lines only when the job loads (the error line already says the same).
+    # The SDK logs warnings ("Warnings: [...]") for problems it then often raises as errors: hold back
+    # what its loggers say, and show it as warning lines only when the job loads.
     held = _HeldRecords()
-    logger = logging.getLogger(SDK_VALIDATION_LOGGER)
+    logger = logging.getLogger(SDK_LOGGER)
     logger.addHandler(held)
     propagate, logger.propagate = logger.propagate, False
     try:
@@ -240,14 +239,14 @@ def _nodes(job):
     from azure.ai.ml.entities import Component, PipelineJob
     from azure.ai.ml.sweep import SweepJob
 
-    base = Path(getattr(job, "_base_path", None) or ".")
+    base = Path(job.base_path or ".")
     if isinstance(job, SweepJob):
         yield job.trial, base
     elif isinstance(job, PipelineJob):
         for node in job.jobs.values():
             component = getattr(node, "component", None)
             if isinstance(component, Component):
-                yield component, Path(getattr(component, "_base_path", None) or base)
+                yield component, Path(component.base_path or base)
     else:
         component = getattr(job, "component", None)
         yield (component if isinstance(component, Component) else job), base

@@ -10,7 +10,7 @@ from scaffold.paths import Repo
 PORT = 8888
 
 
-def ensure(client, repo: Repo, exp: str, experiment_tag: str) -> str:
+def ensure(repo: Repo, exp: str, experiment_tag: str) -> str:
     """Build (once per experiment image) the docker/jupyter layer; return its tag."""
     spec = images.ImageSpec(
         f"{exp}-jupyter",
@@ -18,7 +18,7 @@ def ensure(client, repo: Repo, exp: str, experiment_tag: str) -> str:
         {"EXP_IMAGE": experiment_tag},
         {"scaffold.experiment": exp},
     )
-    return images.ensure(client, spec, quiet=True)
+    return images.ensure(spec, quiet=True)
 
 
 def new_token() -> str:

@@ -84,7 +84,10 @@ def always_excluded(relative: PurePosixPath, is_dir: bool) -> str:
 
 
 def _ignore_file(exp_dir: Path):
-    """The SDK's own ignore file for the experiment folder (.amlignore, else .gitignore, else none)."""
+    """The SDK's own ignore file for the experiment folder (.amlignore, else .gitignore, else none).
+
+    Not public: pinned by tests/test_job.py::test_sdk_private_names_still_exist (azure-ai-ml 1.35.2).
+    """
     from azure.ai.ml._utils._asset_utils import get_ignore_file
 
     return get_ignore_file(exp_dir)

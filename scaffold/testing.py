@@ -93,7 +93,7 @@ def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> O
     from scaffold.commands import _image
 
     try:
-        image = _image(repo, config, name, None, quiet=True)
+        image = _image(repo, config, name, quiet=True)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Outcome(name, exc.exit_code, failed=1)

@@ -404,6 +404,83 @@ def test_unknown_field_from_set_is_reported_as_such(repo, fake, capsys):
     assert "colour: Unknown field. (from --set)" in err and fake.jobs.received == []
 
 
+def test_set_inside_an_input_names_the_field_as_written(repo, fake, capsys):
+    """marshmallow's Dict `value` level is not a YAML field: the error names `inputs.data.type`."""
+    assert run("job", "--exp", EXP, "--", "--dry-run", "--set", "inputs.data.type=nonsense") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"error: src/{EXP}/azure-ml-job.yaml: inputs.data.type: Value 'nonsense' passed is not in set "
+        "['uri_file', 'uri_folder'] (from --set)"
+    ), err
+
+
+def test_pipeline_union_field_error_names_the_nested_field(tmp_path):
+    """Of a union field's alternatives, the one that reached a nested field is reported, not their repr."""
+    folder = shutil.copytree(REPO / "src" / "nyc_taxi", tmp_path / "nyc_taxi")
+    path = folder / "azure-ml-job.yaml"
+    lines = path.read_text().splitlines()
+    at = lines.index("        path: docker") + 1
+    path.write_text("\n".join(lines[:at] + ["        colour: blue"] + lines[at:]) + "\n")
+    with pytest.raises(ScaffoldError) as error:
+        job_yaml.load_job(path, [], "p.yaml")
+    message = str(error.value)
+    assert message.startswith(f"p.yaml:{at + 1}: jobs.prep.environment.build.colour: Unknown field."), message
+    assert "{" not in message
+
+
+# What load_job raises, as checked with azure-ai-ml 1.35.2: a marshmallow.ValidationError whose chain
+# (__cause__/__context__) holds marshmallow's {field: [messages]}. job_yaml.field_errors reads only that.
+SDK_VALIDATION_CASES = {
+    "command": (
+        "experiment_template/azure-ml-job.yaml",
+        {"resources.instance_count": "abc"},
+        [(("resources", "instance_count"), "Not a valid integer.")],
+    ),
+    "pipeline": (
+        "src/nyc_taxi/azure-ml-job.yaml",
+        {"settings.continue_on_step_failure": "maybe"},
+        [(("settings", "continue_on_step_failure"), "Not a valid boolean.")],
+    ),
+    "sweep": (
+        "src/nyc_taxi/sweep.yaml",
+        {"limits.max_total_trials": "x"},
+        [(("limits", "max_total_trials"), "Not a valid integer.")],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", SDK_VALIDATION_CASES)
+def test_sdk_validation_errors_keep_marshmallow_messages(kind):
+    """Pins the SDK behaviour job_yaml relies on (azure-ai-ml 1.35.2); a failure here after an SDK
+    upgrade means field_errors must be looked at again, not that users' YAML is wrong."""
+    from importlib.metadata import version
+
+    from azure.ai.ml import load_job
+    from marshmallow import ValidationError
+
+    relative, override, expected = SDK_VALIDATION_CASES[kind]
+    with pytest.raises(ValidationError) as raised:
+        load_job(REPO / relative, params_override=[override])
+    assert job_yaml.field_errors(raised.value) == expected, f"azure-ai-ml {version('azure-ai-ml')}"
+
+
+def test_sdk_private_names_still_exist():
+    """The SDK's non-public names the driver uses, checked with azure-ai-ml 1.35.2: the logger of its
+    experimental-class notices (silenced by quiet_sdk_logs) and its ignore-file matcher (snapshot.py)."""
+    import logging
+    from importlib.metadata import version
+
+    import azure.ai.ml._utils._experimental as experimental
+    from azure.ai.ml._utils._asset_utils import get_ignore_file
+
+    checked = f"checked with azure-ai-ml 1.35.2, installed {version('azure-ai-ml')}"
+    assert experimental.module_logger is logging.getLogger(azure_workspace.EXPERIMENTAL_LOGGER), checked
+    ignore = get_ignore_file(REPO / "src" / "nyc_taxi")
+    assert ignore.path.name == ".amlignore" and ignore.is_file_excluded(
+        REPO / "src/nyc_taxi/tests/x.py"
+    ), checked
+
+
 @pytest.mark.parametrize(
     "xargs, message",
     [

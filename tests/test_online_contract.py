@@ -80,7 +80,7 @@ def image():
     """The taxi_online image as `make build-exp` builds it (BASE_IMAGE from the environment)."""
     from scaffold import images
 
-    return images.ensure(None, images.experiment_image(EXP_DIR, os.environ.get("BASE_IMAGE", "")), quiet=True)
+    return images.ensure(images.experiment_image(EXP_DIR, os.environ.get("BASE_IMAGE", "")), quiet=True)
 
 
 @pytest.fixture(scope="module")
