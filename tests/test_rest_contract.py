@@ -341,7 +341,7 @@ def test_taxi_batch_invoke_is_optional_end_to_end(invoke, recorder, tmp_path, mo
     assert ("invoke" in inputs) == bool(invoke)
     argv = shlex.split(azure_ml_command_line(properties["command"], inputs))  # as a shell splits it
     assert argv[:2] == ["python", "main.py"], argv
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path.parent), str(REPO / "src")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path.parent), str(REPO), str(REPO / "src")])}
     result = subprocess.run(
         [PYTHON, "main.py", *argv[2:], "--dry-run"],
         cwd=path.parent,
@@ -370,7 +370,7 @@ def test_inline_component_build_contexts_are_staged():
 def test_taxi_batch_empty_invoke_is_one_line_error():
     """An empty --invoke used to mean "only deploy"; now leaving it out does, and empty is a mistake."""
     here = REPO / "src" / "taxi_batch"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(REPO / "src")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(REPO), str(REPO / "src")])}
     result = subprocess.run(
         [PYTHON, "main.py", "--invoke", ""], cwd=here, env=env, capture_output=True, text=True, timeout=120
     )
