@@ -15,6 +15,7 @@ import zipfile
 import pytest
 from conftest import REPO
 from test_dockerfiles import shipped_dockerfiles
+from test_requirements_resolve import pypi  # noqa: F401 - the fixture: skip when PyPI is unreachable
 
 from scaffold import images, lockfiles
 
@@ -88,3 +89,15 @@ def test_dockerfile_installs_the_lock_with_uv_at_the_pinned_version(name):
     assert f"pip install --no-cache-dir {uv_pin} " in text, f"{name}: uv pinned as in requirements.txt"
     assert "COPY requirements.lock " in text and "--require-hashes -r /tmp/requirements.lock" in text
     assert "--compile-bytecode" in text
+
+
+def test_a_package_added_to_requirements_is_locked_before_the_build(tmp_path, pypi):  # noqa: F811
+    """What `make build-exp`, `make local` and `make job` do first (uv resolves against PyPI)."""
+    docker = tmp_path / "docker"
+    shutil.copytree(REPO / "experiment_template/docker", docker)
+    requirements = docker / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "tabulate==0.9.0\n")
+    assert lockfiles.stale_entries(requirements) == ["tabulate==0.9.0"]
+    lockfiles.refresh_if_stale(requirements)
+    assert lockfiles.stale_entries(requirements) == []
+    assert lockfiles.locked_versions(docker / "requirements.lock")["tabulate"] == {"0.9.0"}
