@@ -52,7 +52,7 @@ $(STAMP): requirements.lock
 	@$(VENV)/bin/uv pip sync --python $(PY) --require-hashes requirements.lock
 	@cp requirements.lock $(STAMP)
 
-## Create the host tooling virtualenv .venv from requirements.txt
+## Create the host tooling virtualenv .venv with uv from requirements.lock
 venv: $(STAMP)
 
 ## List the experiments under src/
