@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from scaffold import azure_workspace, experiments, gitinfo, images, job_yaml, lockfiles, snapshot
+from scaffold import azure_workspace, experiments, gitinfo, images, job_yaml, snapshot
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
@@ -74,8 +74,6 @@ def submit_job(
     """Stage, validate, then (unless --dry-run) submit; see docs/azure.md."""
     out, err = out or sys.stdout, err or sys.stderr
     exp_dir = experiments.require(repo, exp)
-    # Azure ML builds docker/ as it is: a package just added to requirements.txt must be in the lock first.
-    lockfiles.refresh_if_stale(exp_dir / "docker" / "requirements.txt")
     yaml_path = job_file(exp_dir, file)
     relative = PurePosixPath(yaml_path.relative_to(exp_dir.resolve()).as_posix())
     display = f"src/{exp}/{relative}"

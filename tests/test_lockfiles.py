@@ -92,7 +92,7 @@ def test_dockerfile_installs_the_lock_with_uv_at_the_pinned_version(name):
 
 
 def test_a_package_added_to_requirements_is_locked_before_the_build(tmp_path, pypi):  # noqa: F811
-    """What `make build-exp`, `make local` and `make job` do first (uv resolves against PyPI)."""
+    """What `make build-exp` and `make local` do first (uv resolves against PyPI)."""
     docker = tmp_path / "docker"
     shutil.copytree(REPO / "experiment_template/docker", docker)
     requirements = docker / "requirements.txt"
