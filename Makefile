@@ -15,7 +15,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DRIVER := $(PY) -m scaffold
-STAMP := $(VENV)/.requirements.txt
+STAMP := $(VENV)/.requirements.lock
 # One shell word whatever the value holds (quotes, spaces, a leading -), passed as --option=WORD.
 q = '$(subst ','\'',$(1))'
 
@@ -44,13 +44,15 @@ help:
 	@echo "  Variables: EXP (experiment), XARGS (extra script/build/job arguments), RUN_XARGS (extra docker run"
 	@echo "  arguments), RUNNER=docker|venv, GPUS=all, PORT. Settings live in config.env; secrets in .env."
 
-$(STAMP): requirements.txt
-	@echo "setting up $(VENV) from requirements.txt (first run only)" >&2
+# uv (from PyPI, at the version requirements.txt pins) installs the lock: exact versions, hashes checked.
+$(STAMP): requirements.lock
+	@echo "setting up $(VENV) from requirements.lock with uv (first run only)" >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q -r requirements.txt
-	@cp requirements.txt $(STAMP)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check "$$(grep -m1 '^uv==' requirements.txt)"
+	@$(VENV)/bin/uv pip sync --python $(PY) --require-hashes requirements.lock
+	@cp requirements.lock $(STAMP)
 
-## Create the host tooling virtualenv .venv from requirements.txt
+## Create the host tooling virtualenv .venv with uv from requirements.lock
 venv: $(STAMP)
 
 ## List the experiments under src/
@@ -110,6 +112,10 @@ data-asset: $(STAMP)
 compute: $(STAMP)
 	@$(DRIVER) compute --name=$(call q,$(NAME)) --size=$(call q,$(SIZE)) --max=$(call q,$(MAX)) -- $(XARGS)
 
+## Refresh the lock files (exact versions, hashes) from each requirements.txt: [EXP=x for one experiment]
+lock: $(STAMP)
+	@$(DRIVER) lock --exp=$(call q,$(EXP))
+
 ## Rebuild experiment_template.zip from experiment_template/ (after editing the template)
 template: $(STAMP)
 	@$(DRIVER) template
@@ -118,4 +124,4 @@ template: $(STAMP)
 bench: $(STAMP)
 	@$(PY) benchmarks/run.py $(XARGS)
 
-.PHONY: help venv list new-exp build-exp local terminal jupyter test test-scaffold format lint mlflow-ui template job data-asset compute bench
+.PHONY: help venv list new-exp build-exp local terminal jupyter test test-scaffold format lint mlflow-ui template job data-asset compute bench lock

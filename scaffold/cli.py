@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("template", "rebuild experiment_template.zip from experiment_template/", exp=False)
 
+    command(
+        "lock", "refresh the lock files from requirements.txt: the host's, each experiment's, the template's"
+    )
+
     p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1, printing links to their runs")
     p.add_argument("--port", type=int, default=5000)
 

@@ -68,9 +68,11 @@ def _build_options(xargs: list[str]) -> argparse.Namespace:
 
 
 def _image(repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False) -> str:
-    from scaffold import images
+    from scaffold import images, lockfiles
 
     options = _build_options(xargs or [])
+    # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
+    lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt")
     spec = images.experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     return images.ensure(spec, no_cache=options.no_cache, quiet=quiet)
 
@@ -202,6 +204,25 @@ def format(args) -> int:  # noqa: A001 - the command is called `format`
     failed = [Path(step[0]).name for step in steps if subprocess.run(step, cwd=repo.root).returncode != 0]
     if failed:
         raise ScaffoldError(f"format: {', '.join(failed)} reported problems (see above)", 1)
+    return 0
+
+
+def lock(args) -> int:
+    """Re-resolve every requirements.txt (or one experiment's) into its requirements.lock."""
+    from scaffold import lockfiles
+
+    repo, _ = _context()
+    if args.exp:
+        lockfiles.compile_lock(experiments.require(repo, args.exp) / "docker" / "requirements.txt")
+        return 0
+    lockfiles.compile_lock(repo.root / "requirements.txt", lockfiles.HOST_PLATFORM)
+    folders = [repo.experiment(name) for name in experiments.discover(repo)] + [
+        repo.root / "experiment_template"
+    ]
+    for folder in folders:
+        if (folder / "docker" / "requirements.txt").is_file():
+            lockfiles.compile_lock(folder / "docker" / "requirements.txt")
+    print("locked; run `make template` if experiment_template/ changed")
     return 0
 
 

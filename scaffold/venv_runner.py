@@ -1,4 +1,4 @@
-"""RUNNER=venv: the same script in a per-experiment virtualenv built from the image's requirements.txt."""
+"""RUNNER=venv: the same script in a per-experiment virtualenv built with uv from the image's lock file."""
 
 from __future__ import annotations
 
@@ -7,37 +7,41 @@ import os
 import signal
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
-from scaffold import tracking
+from scaffold import lockfiles, tracking
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
 
 def ensure_venv(repo: Repo, exp: str) -> Path:
-    """Create or refresh .venvs/<exp> when docker/requirements.txt changed; return its python."""
+    """Create or refresh .venvs/<exp> with uv when docker/requirements.lock changed; return its python."""
     requirements = repo.experiment(exp) / "docker" / "requirements.txt"
+    lockfiles.refresh_if_stale(requirements)
+    lock = lockfiles.lock_of(requirements)
     folder = repo.venvs / exp
     python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp = folder / ".requirements.sha256"
-    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest() if requirements.is_file() else "none"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"
     if python.exists() and stamp.is_file() and stamp.read_text() == wanted:
         return python
     print(
-        f"preparing virtualenv {folder.relative_to(repo.root)} from {requirements.relative_to(repo.root)}",
+        f"preparing virtualenv {folder.relative_to(repo.root)} from {lock.relative_to(repo.root)}",
         file=sys.stderr,
     )
+    uv = lockfiles.uv()
     if not python.exists():
-        venv.EnvBuilder(with_pip=True).create(folder)
-    if requirements.is_file():
-        result = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=False
-        )
-        if result.returncode != 0:
-            raise ScaffoldError(f"pip could not install {requirements.relative_to(repo.root)} (see above)")
+        _uv([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], "create", folder)
+    if lock.is_file():
+        # sync: exactly the lock, so a package removed from requirements.txt leaves the virtualenv too.
+        _uv([uv, "pip", "sync", "--python", str(python), "--require-hashes", str(lock)], "install", lock)
     stamp.write_text(wanted)
     return python
+
+
+def _uv(command: list[str], what: str, path: Path) -> None:
+    if subprocess.run(command, check=False).returncode != 0:
+        raise ScaffoldError(f"uv could not {what} {path} (see above)")
 
 
 def run(repo: Repo, exp: str, command: list[str], secrets: dict[str, str]) -> int:

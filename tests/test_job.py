@@ -140,7 +140,8 @@ def test_submit_hands_the_staged_job_to_the_sdk(repo, fake, capsys):
     assert not {"local.py", ".env", "common/.env", "data/big.csv"} & set(files)
     assert not any(f.startswith("tests/") for f in files)
     # the environment is built from the staged docker/ context
-    assert context == code / "docker" and call["context_files"][0] == ["Dockerfile", "requirements.txt"]
+    assert context == code / "docker"
+    assert call["context_files"][0] == ["Dockerfile", "requirements.lock", "requirements.txt"]
     assert job.experiment_name == EXP
     assert re.fullmatch(rf"{EXP}-\d{{8}}-\d{{6}}", job.name)  # no git repository here: no sha part
     assert job.tags["image_context_hash"] == images.context_hash(exp / "docker", {})

@@ -1,0 +1,87 @@
+"""Lock files: beside every requirements.txt, a requirements.lock with exact versions and their hashes.
+
+`uv pip compile --generate-hashes` writes them; environments install only from them (hashes required), so
+a rebuild months later gets the same packages. The experiments' locks are for the images' platform, Linux
+x86_64 with Python 3.11; the host tooling's lock is universal (any OS), as the host can be a laptop.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from scaffold.errors import ScaffoldError
+
+IMAGE_PLATFORM = ["--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28"]
+HOST_PLATFORM = ["--python-version", "3.11", "--universal"]
+_PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.M)
+
+
+def lock_of(requirements: Path) -> Path:
+    return requirements.with_suffix(".lock")
+
+
+def uv() -> str:
+    """The uv executable installed in .venv from requirements.txt."""
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def compile_lock(requirements: Path, platform: list[str] = IMAGE_PLATFORM) -> Path:
+    """Resolve requirements.txt against the package index and write its lock file; return the lock's path."""
+    lock = lock_of(requirements)
+    command = [
+        uv(),
+        "pip",
+        "compile",
+        "--quiet",
+        "--generate-hashes",
+        "--custom-compile-command",
+        "make lock",
+    ]
+    command += [*platform, requirements.name, "-o", lock.name]
+    print(f"locking {requirements} -> {lock.name}", file=sys.stderr)
+    if subprocess.run(command, cwd=requirements.parent, check=False).returncode != 0:
+        raise ScaffoldError(f"uv could not resolve {requirements} (see above); {lock.name} is unchanged")
+    return lock
+
+
+def locked_versions(lock: Path) -> dict[str, set[str]]:
+    """{normalized name: versions} pinned in a lock (a universal lock may pin two versions, per Python)."""
+    found: dict[str, set[str]] = {}
+    for name, version in _PINNED.findall(lock.read_text()):
+        found.setdefault(_normalize(name), set()).add(version)
+    return found
+
+
+def stale_entries(requirements: Path) -> list[str]:
+    """What requirements.txt asks for that the lock beside it lacks (everything, without a lock)."""
+    from packaging.requirements import Requirement
+
+    lock = lock_of(requirements)
+    wanted = []
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            wanted.append(Requirement(line))
+    if not lock.is_file():
+        return [str(r) for r in wanted]
+    locked = locked_versions(lock)
+    return [
+        str(r)
+        for r in wanted
+        if not any(r.specifier.contains(v, prereleases=True) for v in locked.get(_normalize(r.name), ()))
+    ]
+
+
+def refresh_if_stale(requirements: Path, platform: list[str] = IMAGE_PLATFORM) -> None:
+    """Re-lock when requirements.txt asks for something its lock lacks (e.g. a package just added)."""
+    if requirements.is_file() and stale_entries(requirements):
+        compile_lock(requirements, platform)
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
