@@ -45,6 +45,8 @@ help:
 	@echo "  arguments), RUNNER=docker|venv, GPUS=all, PORT. Settings live in config.env; secrets in .env."
 
 # uv (from PyPI, at the version requirements.txt pins) installs the lock: exact versions, hashes checked.
+# uv trusts the system's certificate store, as pip does (a company proxy's CA is installed there).
+export UV_SYSTEM_CERTS ?= 1
 $(STAMP): requirements.lock
 	@echo "setting up $(VENV) from requirements.lock with uv (first run only)" >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -7,6 +7,7 @@ x86_64 with Python 3.11; the host tooling's lock is universal (any OS), as the h
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,8 +25,14 @@ def lock_of(requirements: Path) -> Path:
 
 
 def uv() -> str:
-    """The uv executable installed in .venv from requirements.txt."""
+    """The uv executable installed in .venv from requirements.txt.
+
+    uv is told to trust the system's certificate store, as pip does, unless UV_SYSTEM_CERTS says otherwise:
+    behind a company proxy the proxy's CA is installed there, not in uv's bundled roots.
+    """
     from uv import find_uv_bin
+
+    os.environ.setdefault("UV_SYSTEM_CERTS", "1")
 
     return find_uv_bin()
 

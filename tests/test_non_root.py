@@ -81,7 +81,7 @@ def test_everything_the_user_creates_belongs_to_the_user(user_repo):
         ["make", "new-exp", f"EXP={name}"],
         ["make", "build-exp", f"EXP={name}"],
         ["make", "local", f"EXP={name}"],
-        [".venv/bin/python", "-m", "scaffold", "test", "--exp", name, "--only", "experiments"],
+        [".venv/bin/python", "-m", "scaffold", "test", "--exp", name],
         ["make", "job", f"EXP={name}", "XARGS=--dry-run"],
         # The end-to-end inner-loop suite, as this user, with its temporary copies inside the repository.
         [
