@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from common.signature import numeric_columns
+from common.signature import find_model_dir, numeric_columns
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 THRESHOLD_VARIABLE = "BATCH_ERROR_THRESHOLD"
@@ -41,17 +41,6 @@ error_threshold = -1
 
 class ThresholdExceeded(RuntimeError):
     """More files failed than the error threshold allows."""
-
-
-def find_model_dir(root: str | Path) -> Path:
-    """The folder holding MLmodel: `root` itself or the one folder below it (how Azure ML mounts models)."""
-    root = Path(root)
-    if (root / "MLmodel").is_file():
-        return root
-    found = sorted(p.parent for p in root.rglob("MLmodel"))
-    if len(found) != 1:
-        raise RuntimeError(f"expected one MLflow model (MLmodel file) under {root}, found {len(found)}")
-    return found[0]
 
 
 def init() -> None:
