@@ -96,7 +96,7 @@ def sample(
     if algorithm["type"] == "grid":
         product = itertools.product(*(search_space[name]["values"] for name in names))
         return [dict(zip(names, values)) for values in itertools.islice(product, count)]
-    seed = algorithm.get("seed", seed)
+    seed = seed if algorithm.get("seed") is None else algorithm["seed"]
     base = math.e if algorithm.get("logbase", "e") == "e" else float(algorithm["logbase"])
     if algorithm.get("rule") == "sobol" and algorithm["type"] == "random":
         import warnings
