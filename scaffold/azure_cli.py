@@ -7,7 +7,7 @@ import shlex
 
 from scaffold.errors import ScaffoldError
 
-JOB_XARGS = "--set key=value ..., --name NAME, --stream, --web, --dry-run"
+JOB_XARGS = "--set key=value ..., --name NAME, --stream, --web, --dry-run, --local [--serve] [--max-trials N]"
 
 
 def add_commands(command) -> None:
@@ -72,13 +72,29 @@ def job(args) -> int:
         p.add_argument("--stream", action="store_true")
         p.add_argument("--web", action="store_true")
         p.add_argument("--dry-run", action="store_true")
+        p.add_argument("--local", action="store_true", help="run the job here, as Azure ML would run it")
+        p.add_argument("--serve", action="store_true", help="with --local: keep a local deployment up")
+        p.add_argument("--max-trials", type=int, default=3, help="with --local: trials of a sweep job")
 
     options = _parse("job", args.xargs or [], define)
     if options is None:
         return 0
+    repo, config = _context()
+    if options.local:
+        if options.stream or options.web or options.dry_run:
+            raise ScaffoldError(
+                "job XARGS: --local runs the job here; --stream, --web and --dry-run are for Azure"
+            )
+        if options.max_trials < 1:
+            raise ScaffoldError(f"job XARGS: --max-trials must be at least 1, got {options.max_trials}")
+        from scaffold.local_job.run import LocalOptions, run
+
+        local = LocalOptions(options.overrides, options.name, options.serve, options.max_trials)
+        return run(repo, config, args.exp, args.file, local)
+    if options.serve or options.max_trials != 3:
+        raise ScaffoldError("job XARGS: --serve and --max-trials go with --local")
     from scaffold import azure_ml
 
-    repo, config = _context()
     job_options = azure_ml.JobOptions(
         overrides=options.overrides,
         name=options.name,
@@ -93,6 +109,7 @@ def data_asset(args) -> int:
     def define(p):
         p.add_argument("--dry-run", action="store_true")
         p.add_argument("--description", default="")
+        p.add_argument("--local", action="store_true", help="record it for `make job ... XARGS=--local`")
 
     options = _parse("data-asset", args.xargs or [], define)
     if options is None:
@@ -100,6 +117,8 @@ def data_asset(args) -> int:
     from scaffold import azure_ml
 
     repo, config = _context()
+    if options.local:
+        return azure_ml.register_local_data(repo, args.name, args.path, args.version)
     return azure_ml.register_data(
         repo, config, args.name, args.path, args.version, options.dry_run, description=options.description
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 from scaffold import azure_workspace, experiments, gitinfo, images, job_yaml, snapshot
 from scaffold.config import Config
@@ -68,28 +70,36 @@ def image_context_hash(exp_dir: Path) -> str:
     return images.context_hash(exp_dir / "docker", {})
 
 
-def submit_job(
-    repo: Repo, config: Config, exp: str, file: str, options: JobOptions, out=None, err=None
-) -> int:
-    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md."""
-    out, err = out or sys.stdout, err or sys.stderr
+@contextmanager
+def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -> Iterator[tuple]:
+    """(snapshot, job as the SDK loaded it, display name) of src/EXP/FILE, staged as Azure ML gets it."""
     exp_dir = experiments.require(repo, exp)
     yaml_path = job_file(exp_dir, file)
     relative = PurePosixPath(yaml_path.relative_to(exp_dir.resolve()).as_posix())
     display = f"src/{exp}/{relative}"
     data = job_yaml.read_yaml(yaml_path, display)
-    overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + job_yaml.parse_set(options.overrides)
+    overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + job_yaml.parse_set(set_overrides)
     force = [str(relative), *job_yaml.build_paths(data)]
-    git = gitinfo.describe(repo.root, [exp_dir, repo.common])
-    tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
-    name = options.name
-
     with snapshot.staged(exp_dir, repo.common, force) as snap:
         print(f"{snap.summary()} (src/{exp} + common/)", file=err)
         job = job_yaml.load_job(
             snap.root / relative, overrides, display, replace=(str(snap.root), f"src/{exp}")
         )
         _check_code(job, snap.root, exp, display, err)
+        yield snap, job, display
+
+
+def submit_job(
+    repo: Repo, config: Config, exp: str, file: str, options: JobOptions, out=None, err=None
+) -> int:
+    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md."""
+    out, err = out or sys.stdout, err or sys.stderr
+    exp_dir = experiments.require(repo, exp)
+    git = gitinfo.describe(repo.root, [exp_dir, repo.common])
+    tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
+    name = options.name
+
+    with staged_job(repo, exp, file, options.overrides, err) as (snap, job, _):
         job.name = name or job.name or default_name(exp, git)
         job.experiment_name = job.experiment_name or exp
         job.tags = {**(job.tags or {}), **tags}
@@ -169,18 +179,8 @@ def stream(client, name: str, url: str, err) -> int:
 # --- make data-asset ----------------------------------------------------------------------------------
 
 
-def register_data(
-    repo: Repo,
-    config: Config,
-    name: str,
-    path: str,
-    version: str,
-    dry_run: bool,
-    description: str = "",
-    out=None,
-) -> int:
-    """Register a local file (uri_file) or folder (uri_folder) as a data asset."""
-    out = out or sys.stdout
+def _data_path(name: str, path: str) -> tuple[Path, str]:
+    """The checked NAME and PATH of a data asset: (absolute path, uri_file or uri_folder)."""
     if not name:
         raise ScaffoldError("NAME is required, e.g. make data-asset NAME=my-data PATH=data/my.csv")
     if not ASSET_NAME.match(name):
@@ -194,6 +194,36 @@ def register_data(
     kind = "uri_folder" if local.is_dir() else "uri_file"
     if kind == "uri_folder" and not any(p.is_file() for p in local.rglob("*")):
         raise ScaffoldError(f"{path} is an empty folder: nothing to register")
+    return local, kind
+
+
+def register_local_data(repo: Repo, name: str, path: str, version: str, out=None) -> int:
+    """Record a local file or folder as a data asset that `make job ... XARGS=--local` resolves."""
+    from scaffold.local_job import assets
+
+    local, kind = _data_path(name, path)
+    version = assets.register(repo, name, local, kind, version)
+    print(
+        f"recorded local data asset {name}:{version} ({kind}, {path}) in data/{assets.REGISTRY}; "
+        f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it",
+        file=out or sys.stdout,
+    )
+    return 0
+
+
+def register_data(
+    repo: Repo,
+    config: Config,
+    name: str,
+    path: str,
+    version: str,
+    dry_run: bool,
+    description: str = "",
+    out=None,
+) -> int:
+    """Register a local file (uri_file) or folder (uri_folder) as a data asset."""
+    out = out or sys.stdout
+    local, kind = _data_path(name, path)
     azure_workspace.quiet_sdk_logs()
     from azure.ai.ml.entities import Data
 

@@ -42,6 +42,7 @@ By hand: `python -m scaffold.azureml_mlflow [--port N] [FOLDER]` serves until Ct
 from __future__ import annotations
 
 import argparse
+import fcntl
 import http.client
 import os
 import signal
@@ -124,7 +125,10 @@ class _Filter(BaseHTTPRequestHandler):
             return self._reply(404, b"")
         connection = http.client.HTTPConnection(*self.upstream, timeout=600)
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
+            # The server answers only its own host name (MLflow 3 refuses others against DNS rebinding); a
+            # container calls this proxy host.docker.internal.
+            headers["Host"] = "%s:%d" % self.upstream
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
@@ -186,11 +190,14 @@ def _stop(server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def azureml_mlflow(folder: str | Path, port: int = 0, timeout: float = 120.0) -> Iterator[str]:
-    """Run the stand-in with its store in `folder`; yield its tracking URI, http://127.0.0.1:<port>.
+def azureml_mlflow(
+    folder: str | Path, port: int = 0, timeout: float = 120.0, host: str = "127.0.0.1"
+) -> Iterator[str]:
+    """Run the stand-in with its store in `folder`; yield its tracking URI, http://<host>:<port>.
 
     The SQLite store (mlflow.db), the artifacts, the server's log (server.log) and the refused requests
-    (refused.log, one `METHOD path` a line) stay in `folder`.
+    (refused.log, one `METHOD path` a line) stay in `folder`. The server creates or migrates the store's
+    tables under the lock `make local` takes for the same (mlflow.db.lock), so both can start at once.
     """
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,21 +208,27 @@ def azureml_mlflow(folder: str | Path, port: int = 0, timeout: float = 120.0) ->
         "--artifacts-destination", str(folder / "artifacts"),
         "--host", "127.0.0.1", "--port", str(upstream), "--workers", "1",
     ]  # fmt: skip
-    with open(log, "ab") as output:
-        server = subprocess.Popen(
-            argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=os.name == "posix",
-        )  # fmt: skip
+    with open(folder / "mlflow.db.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(log, "ab") as output:
+            server = subprocess.Popen(
+                argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=os.name == "posix",
+            )  # fmt: skip
+        try:
+            _wait_ready(server, upstream, log, timeout)
+        except BaseException:
+            _stop(server)
+            raise
     try:
-        _wait_ready(server, upstream, log, timeout)
         settings = {"upstream": ("127.0.0.1", upstream), "refused_log": folder / "refused.log"}
         handler = type("Filter", (_Filter,), settings)
-        with ThreadingHTTPServer(("127.0.0.1", port), handler) as proxy:
+        with ThreadingHTTPServer((host, port), handler) as proxy:
             proxy.daemon_threads = True
             thread = threading.Thread(target=proxy.serve_forever, daemon=True)
             thread.start()
             try:
-                yield f"http://127.0.0.1:{proxy.server_address[1]}"
+                yield f"http://{host}:{proxy.server_address[1]}"
             finally:
                 proxy.shutdown()
     finally:

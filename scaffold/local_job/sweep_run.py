@@ -1,0 +1,131 @@
+"""A sweep job run locally: `--max-trials` trials sampled from the search space, each its own container.
+
+Every trial is a child run of the sweep's run. While trials run, the early-termination policy is applied to
+the primary metric each trial has logged so far (read back from MLflow, as Azure ML reads it), and a trial
+it stops is canceled, as in the studio. A trial's result is the last value of the primary metric it logged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from scaffold.errors import ScaffoldError
+from scaffold.local_job import sweep
+from scaffold.local_job.steps import Containers
+from scaffold.local_job.workspace import workspace
+
+POLL_SECONDS = 2.0
+
+
+def run_sweep(job, spec: dict, tags: dict, options) -> int:
+    """Sample, run and judge the trials; print the best; the exit code is 0 when a trial completed."""
+    limits = spec.get("limits") or {}
+    objective = spec.get("objective") or {}
+    metric, goal = objective.get("primary_metric"), objective.get("goal", "maximize")
+    count = min(options.max_trials, int(limits.get("max_total_trials") or options.max_trials))
+    algorithm = spec.get("sampling_algorithm") or "random"
+    samples = sweep.sample(spec.get("search_space") or {}, algorithm, count)
+    policy = sweep.policy(spec.get("early_termination"))
+    trial_timeout = float(limits.get("trial_timeout") or 0)
+    trial = spec.get("trial") or {}
+    inputs = job._parent_values(spec.get("inputs") or {})
+
+    with workspace(job.repo) as ws:
+        experiment = spec.get("experiment_name") or job.exp
+        experiment_id = ws.experiment(experiment)
+        parent = ws.start_run(
+            experiment_id, spec.get("display_name") or job.name, {**tags, "azureml.job": job.name}
+        )
+        steps = []
+        for index, params in enumerate(samples):
+            node = {**trial, "inputs": dict(inputs), "component_inputs": {}, "outputs": {}}
+            values = {f"search_space.{key}": str(value) for key, value in params.items()}
+            step = job._step(f"trial_{index}", node, values)
+            step.run_id = ws.start_run(
+                experiment_id, f"trial_{index}", {**tags, "hyperparameters": json.dumps(params)}, parent
+            )
+            step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
+            steps.append((step, params))
+        print(
+            f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {_algorithm_name(algorithm)}",
+            file=job.out,
+        )
+        containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
+        job.ran = True
+        concurrent = max(1, min(len(steps), int(limits.get("max_concurrent_trials") or 1)))
+        stopped_early: set[str] = set()
+        try:
+            with ThreadPoolExecutor(max_workers=concurrent) as pool:
+                running = {pool.submit(containers.run, step): step for step, _ in steps}
+                started = {step.name: time.monotonic() for step, _ in steps}
+                while running:
+                    done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        step = running.pop(future)
+                        future.result()
+                        status = "KILLED" if step.name in stopped_early else None
+                        ws.end_run(
+                            step.run_id, status or {"Completed": "FINISHED"}.get(step.status, "FAILED")
+                        )
+                    for step in [s for s in running.values() if s.status == "Running"]:
+                        if trial_timeout and time.monotonic() - started[step.name] > trial_timeout:
+                            print(
+                                f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): stopping it",
+                                file=job.out,
+                            )
+                        elif not (
+                            policy and metric and _should_stop(policy, ws, step, steps, metric, goal, job.out)
+                        ):
+                            continue
+                        stopped_early.add(step.name)
+                        containers.stop(step)
+        except BaseException:
+            print("\ninterrupted: stopping the sweep's containers", file=job.err)
+            containers.stop_all()
+            for step, _ in steps:
+                if step.status in ("Running", "NotStarted"):
+                    ws.end_run(step.run_id, "KILLED")
+            ws.end_run(parent, "KILLED")
+            raise
+        for step, _ in steps:
+            if step.name in stopped_early:
+                step.status = "Canceled"
+        results = [(params, _last(ws, step, metric)) for step, params in steps]
+        found = sweep.best(
+            [(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal
+        )
+        ws.end_run(parent, "FINISHED" if found else "FAILED")
+    job._summary({step.name: step for step, _ in steps}, 0.0)
+    for (step, params), (_, value) in zip(steps, results):
+        shown = "no value" if value is None else f"{value:.4f}"
+        print(f"  {step.name}: {metric} {shown}  {json.dumps(params)}", file=job.out)
+    if not found:
+        raise ScaffoldError(
+            f"no trial completed with a {metric} value; logs are in {job._show(job.run_dir / '.logs')}", 1
+        )
+    index, params, value = found
+    print(f"best: trial_{index} with {metric} {value:.4f}: {json.dumps(params)}", file=job.out)
+    return 0
+
+
+def _algorithm_name(algorithm) -> str:
+    return algorithm.get("type", "random") if isinstance(algorithm, dict) else str(algorithm)
+
+
+def _should_stop(policy, ws, step, steps, metric: str, goal: str, out) -> bool:
+    history = sweep.read_history(ws.client, step.run_id, metric)
+    others = [(s, sweep.read_history(ws.client, s.run_id, metric)) for s, _ in steps if s is not step]
+    finished = [s.status not in ("Running", "NotStarted") for s, _ in others]
+    if policy.should_stop(history, [h for _, h in others], goal, finished):
+        print(
+            f"sweep: early termination stops {step.name} after {len(history)} reports of {metric}", file=out
+        )
+        return True
+    return False
+
+
+def _last(ws, step, metric: str):
+    history = sweep.read_history(ws.client, step.run_id, metric) if metric else []
+    return history[-1] if history else None

@@ -1,0 +1,109 @@
+"""The workspace side of a local job: Azure ML's MLflow service (the offline stand-in) and the runs in it.
+
+The stand-in (scaffold/azureml_mlflow.py) serves the repository's own store, mlruns/, so `make mlflow-ui`
+shows local jobs beside `make local` runs, and a model a local pipeline registers is the one a local
+deployment serves. It listens on the Docker bridge's gateway address, which containers reach as
+host.docker.internal and which is not on the machine's network.
+Containers also get mlruns/ mounted at its own path: experiments that `make local` created keep their
+artifacts there, and MLflow writes a run's artifacts where its experiment says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from scaffold import tracking
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def bridge_gateway() -> str:
+    """The default bridge network's gateway: the host's address as containers see it (`host-gateway`).
+
+    Docker reports it in the network's IPAM config, or, when it picked the address itself, only the subnet:
+    then it is the subnet's first address, which Docker gives the bridge.
+    """
+    import ipaddress
+
+    found = subprocess.run(
+        ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
+        capture_output=True,
+        text=True,
+    )
+    configs = json.loads(found.stdout or "null") if found.returncode == 0 else None
+    for config in configs or []:
+        if config.get("Gateway"):
+            return config["Gateway"]
+        if config.get("Subnet"):
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    problem = found.stderr.strip().splitlines()[-1:] or ["no address in its IPAM config"]
+    raise ScaffoldError(f"cannot find the Docker bridge's gateway for the MLflow service: {problem[0]}")
+
+
+@dataclass
+class Workspace:
+    uri: str  # as the driver reaches it
+    container_uri: str  # as a container reaches it
+    client: object  # mlflow.MlflowClient
+    repo: Repo
+
+    def experiment(self, name: str) -> str:
+        """The experiment's id, creating it as `make local` does (artifacts in mlruns/, "Machine learning")."""
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is None:
+            location = f"{tracking.artifact_root(self.repo).rstrip('/')}/{name}"
+            try:
+                return self.client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
+            except MlflowException:  # created meanwhile by another run
+                found = self.client.get_experiment_by_name(name)
+        return found.experiment_id
+
+    def start_run(self, experiment_id: str, name: str, tags: dict[str, str], parent: str = "") -> str:
+        tags = {**tags, **({PARENT_TAG: parent} if parent else {})}
+        return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Close the run as the platform does when its step ends (FINISHED, FAILED or KILLED)."""
+        self.client.set_terminated(run_id, status)
+
+    def step_env(self, experiment: str, experiment_id: str, run_id: str) -> dict[str, str]:
+        """The MLflow variables Azure ML sets in a job's container (mlflow/mlflow#11103 lists them)."""
+        return {
+            "MLFLOW_TRACKING_URI": self.container_uri,
+            "MLFLOW_RUN_ID": run_id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id,
+            "MLFLOW_EXPERIMENT_NAME": experiment,
+            # No "View run at http://host.docker.internal..." lines: the stand-in serves no UI (make mlflow-ui).
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+        }
+
+
+@contextmanager
+def workspace(repo: Repo) -> Iterator[Workspace]:
+    """Start the stand-in over the repository's store for the duration of a local job."""
+    from mlflow import MlflowClient
+
+    from scaffold.azureml_mlflow import azureml_mlflow
+
+    host = bridge_gateway()
+    repo.mlruns.mkdir(exist_ok=True)
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the driver's own run bookkeeping
+    service = azureml_mlflow(repo.mlruns, host=host)
+    try:
+        uri = service.__enter__()
+    except RuntimeError as exc:
+        raise ScaffoldError(f"the MLflow service did not start: {exc}") from None
+    try:
+        yield Workspace(uri, uri.replace(host, "host.docker.internal"), MlflowClient(uri, uri), repo)
+    finally:
+        service.__exit__(None, None, None)
