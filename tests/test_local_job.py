@@ -1,0 +1,407 @@
+"""`make job ... XARGS=--local`: job YAMLs run here as Azure ML runs them, each step in its own container.
+
+The bindings and the local data assets are checked first without Docker; then real jobs run against the real
+daemon, the real MLflow stand-in and the experiments' real images: a pipeline that exercises every binding
+kind, the shipped taxi pipelines (one with an extra step added to a copy of its YAML), a 2-trial sweep, the
+template's command job, a failing step, a missing asset and Ctrl-C mid-pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import PYTHON, driver, unique_name
+
+from scaffold.errors import ScaffoldError
+from scaffold.local_job import assets, bindings
+from scaffold.paths import Repo
+
+ROWS = 3000  # taxi trips in the small data set: enough for every step, quick to train
+SMALL_TRAIN = ["--set", "jobs.train.inputs.max_iter=15"]
+
+
+# --- bindings and assets, no Docker ------------------------------------------------------------------------
+
+
+def test_render_substitutes_literals_inputs_and_outputs_as_they_are():
+    values = {"inputs.rate": "0.2", "inputs.data": "/mnt/in/x.csv", "outputs.model": "/mnt/out/model"}
+    command = "python main.py --rate ${{inputs.rate}} --data ${{ inputs.data }} --out ${{outputs.model}}"
+    assert bindings.render(command, values, "job") == (
+        "python main.py --rate 0.2 --data /mnt/in/x.csv --out /mnt/out/model"
+    )
+
+
+def test_render_keeps_an_optional_part_only_when_its_input_is_given():
+    command = "python main.py $[[--invoke ${{inputs.invoke}}]] --name ${{inputs.name}}"
+    assert bindings.render(command, {"inputs.name": "n"}, "job") == "python main.py  --name n"
+    given = {"inputs.name": "n", "inputs.invoke": "/data"}
+    assert bindings.render(command, given, "job") == "python main.py --invoke /data --name n"
+
+
+def test_render_refuses_a_required_binding_without_value():
+    with pytest.raises(ScaffoldError, match=r"uses \$\{\{inputs.missing\}\}, which has no value"):
+        bindings.render("python main.py --x ${{inputs.missing}}", {}, "src/x/job.yaml")
+
+
+def test_literals_are_written_as_azure_ml_writes_them():
+    assert [bindings.literal(v) for v in (True, 3, 0.5, "a b")] == ["True", "3", "0.5", "a b"]
+
+
+def test_local_assets_resolve_latest_and_each_version(tmp_path):
+    repo = Repo(tmp_path)
+    first, second = tmp_path / "data" / "v1", tmp_path / "elsewhere" / "v2.csv"
+    first.mkdir(parents=True)
+    second.parent.mkdir()
+    second.write_text("a\n1\n")
+    assert assets.register(repo, "taxi", first, "uri_folder") == "1"
+    assert assets.register(repo, "taxi", second, "uri_file") == "2"
+    assert assets.register(repo, "taxi", first, "uri_folder", "gold") == "gold"
+    assert assets.resolve(repo, "azureml:taxi@latest") == (first, "uri_folder", "gold")
+    assert assets.resolve(repo, "azureml:taxi:2") == (second, "uri_file", "2")
+    assert assets.resolve(repo, "azureml:taxi@1") == (first, "uri_folder", "1")
+    stored = json.loads((tmp_path / "data" / "assets.json").read_text())
+    assert [entry["path"] for entry in stored["taxi"]] == ["data/v1", "elsewhere/v2.csv", "data/v1"]
+    with pytest.raises(ScaffoldError, match="exists already"):
+        assets.register(repo, "taxi", first, "uri_folder", "2")
+
+
+def test_a_missing_local_asset_says_how_to_register_it(tmp_path):
+    repo = Repo(tmp_path)
+    with pytest.raises(ScaffoldError) as missing:
+        assets.resolve(repo, "azureml:raw@latest")
+    assert str(missing.value) == (
+        "no local data asset raw: register one with "
+        "`make data-asset NAME=raw PATH=<file or folder> XARGS=--local`"
+    )
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    assets.register(repo, "raw", folder, "uri_folder")
+    with pytest.raises(ScaffoldError, match=r"no local data asset raw:7 \(versions: 1\)"):
+        assets.resolve(repo, "azureml:raw:7")
+
+
+# --- real jobs ---------------------------------------------------------------------------------------------
+
+PROBE = '''\
+"""Writes what the step received: its arguments, what its inputs hold, its MLflow variables."""
+import json, os, pathlib, sys
+
+args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+seen = {"step": sys.argv[1], "args": args, "cwd": os.getcwd(),
+        "mlflow": {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}}
+for key, value in args.items():
+    path = pathlib.Path(value)
+    if path.is_file():
+        seen[key + "_text"] = path.read_text()
+    elif path.is_dir() and key != "--out":
+        seen[key + "_files"] = sorted(p.name for p in path.iterdir())
+if sys.argv[1] == "fail":
+    sys.exit(3)
+if sys.argv[1] == "sleep":
+    import time; time.sleep(300)
+out = pathlib.Path(args["--out"])
+(out / "seen.json").write_text(json.dumps(seen))
+'''
+
+BINDINGS_PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+experiment_name: {exp}
+settings:
+  default_compute: azureml:cpu-cluster
+inputs:
+  table:
+    type: uri_file
+    path: azureml:{exp}-table@latest
+  folder:
+    type: uri_folder
+    path: azureml:{exp}-folder:1
+  greeting: hello
+jobs:
+  first:
+    type: command
+    code: .
+    environment:
+      build:
+        path: docker
+    inputs:
+      table: ${{{{parent.inputs.table}}}}
+      folder: ${{{{parent.inputs.folder}}}}
+      greeting: ${{{{parent.inputs.greeting}}}}
+      count: 3
+      notes:
+        type: uri_file
+        path: ./notes.txt
+      extra:
+        type: uri_folder
+        path: ./extra
+    outputs:
+      out:
+        type: uri_folder
+    command: >-
+      python probe.py first --table ${{{{inputs.table}}}} --folder ${{{{inputs.folder}}}}
+      --greeting ${{{{inputs.greeting}}}} --count ${{{{inputs.count}}}} --notes ${{{{inputs.notes}}}}
+      --extra ${{{{inputs.extra}}}} --out ${{{{outputs.out}}}}
+  second:
+    type: command
+    code: .
+    environment:
+      build:
+        path: docker
+    inputs:
+      previous: ${{{{parent.jobs.first.outputs.out}}}}
+    outputs:
+      out:
+        type: uri_folder
+    command: >-
+      python probe.py second --previous ${{{{inputs.previous}}}} --out ${{{{outputs.out}}}}
+"""
+
+
+def write_pipeline(exp_dir: Path, name: str, text: str) -> None:
+    (exp_dir / name).write_text(text)
+    (exp_dir / "probe.py").write_text(PROBE)
+
+
+def jobs_dir(repo: Path, name: str) -> Path:
+    return repo / "data" / ".jobs" / name
+
+
+def job_containers(name: str) -> list[str]:
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=scaffold.job={name}"], capture_output=True, text=True
+    )
+    return listed.stdout.split()
+
+
+def mlflow_client(repo: Path):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+def runs_of(repo: Path, experiment: str, job: str):
+    """(parent runs tagged with the job, their children) in the repository's store."""
+    client = mlflow_client(repo)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], max_results=200)
+    parents = [r for r in runs if r.data.tags.get("azureml.job") == job]
+    ids = {r.info.run_id for r in parents}
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") in ids]
+    return parents, children
+
+
+@pytest.fixture(scope="module")
+def template_exp(module_repo):
+    """An experiment made from the template, with a CSV file and a folder registered as local assets."""
+    exp = unique_name("lj")
+    assert driver(module_repo, "new-exp", f"--exp={exp}").returncode == 0
+    data = module_repo / "data" / exp
+    (data / "folder_v1").mkdir(parents=True)
+    (data / "folder_v1" / "one.txt").write_text("version one")
+    (data / "folder_v2").mkdir()
+    (data / "folder_v2" / "two.txt").write_text("version two")
+    (data / "table.csv").write_text("value,other\n1.5,a\n2.5,b\n")
+    for name, path in ((f"{exp}-table", data / "table.csv"), (f"{exp}-data", data / "table.csv")):
+        registered = driver(module_repo, "data-asset", f"--name={name}", f"--path={path}", "--", "--local")
+        assert registered.returncode == 0, registered.stderr
+    for path in (data / "folder_v1", data / "folder_v2"):
+        registered = driver(module_repo, "data-asset", f"--name={exp}-folder", f"--path={path}", "--", "--local")
+        assert registered.returncode == 0, registered.stderr
+    return exp
+
+
+@pytest.mark.docker
+def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
+    exp_dir = module_repo / "src" / template_exp
+    write_pipeline(exp_dir, "bindings.yaml", BINDINGS_PIPELINE.format(exp=template_exp))
+    (exp_dir / "notes.txt").write_text("local file")
+    (exp_dir / "extra").mkdir()
+    (exp_dir / "extra" / "inside.txt").write_text("local folder")
+    name = unique_name("job")
+    result = driver(
+        module_repo, "job", f"--exp={template_exp}", "--file=bindings.yaml", "--", "--local", "--name", name,
+        "--set", "inputs.greeting=hi",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = json.loads((jobs_dir(module_repo, name) / "first" / "out" / "seen.json").read_text())
+    second = json.loads((jobs_dir(module_repo, name) / "second" / "out" / "seen.json").read_text())
+    args = first["args"]
+    assert args["--greeting"] == "hi" and args["--count"] == "3"  # parent input with --set, and a literal
+    assert first["--table_text"] == "value,other\n1.5,a\n2.5,b\n"  # uri_file asset @latest
+    assert args["--table"].endswith("/INPUT_table/table.csv")
+    assert first["--folder_files"] == ["one.txt"]  # uri_folder asset at version 1, not the latest
+    assert first["--notes_text"] == "local file" and first["--extra_files"] == ["inside.txt"]  # local paths
+    assert args["--out"].startswith("/mnt/azureml/cr/j/") and first["cwd"].endswith("/exe/wd")
+    assert second["--previous_files"] == ["seen.json"]  # the first step's output feeds the second
+    parents, children = runs_of(module_repo, template_exp, name)
+    assert len(parents) == 1 and sorted(r.info.run_name for r in children) == ["first", "second"]
+    assert {r.info.status for r in parents + children} == {"FINISHED"}
+    run_ids = {r.info.run_name: r.info.run_id for r in children}
+    assert first["mlflow"]["MLFLOW_RUN_ID"] == run_ids["first"]
+    assert first["mlflow"]["MLFLOW_TRACKING_URI"].startswith("http://host.docker.internal:")
+    assert not (module_repo / "src" / template_exp / "data").exists()  # nothing written into src/
+
+
+@pytest.mark.docker
+def test_the_template_command_job_runs_and_is_tracked(module_repo, template_exp):
+    name = unique_name("job")
+    result = driver(module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "value_mean = 2.0000 over 2 rows" in result.stdout
+    client = mlflow_client(module_repo)
+    found = client.get_experiment_by_name(template_exp)
+    runs = [r for r in client.search_runs([found.experiment_id]) if r.data.tags.get("azureml.job") == name]
+    assert len(runs) == 1 and runs[0].data.metrics["value_mean"] == 2.0
+    assert runs[0].info.status == "FINISHED"
+
+
+@pytest.mark.docker
+def test_a_failing_step_is_one_line_and_its_dependents_do_not_run(module_repo, template_exp):
+    exp_dir = module_repo / "src" / template_exp
+    text = BINDINGS_PIPELINE.format(exp=template_exp).replace("python probe.py first", "python probe.py fail")
+    write_pipeline(exp_dir, "failing.yaml", text)
+    name = unique_name("job")
+    result = driver(module_repo, "job", f"--exp={template_exp}", "--file=failing.yaml", "--", "--local", "--name", name)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: step first failed with exit code 3; its log: data/.jobs/{name}/.logs/first.log"]
+    assert (jobs_dir(module_repo, name) / ".logs" / "first.log").is_file()
+    assert "second       Skipped" in result.stdout
+    assert not (jobs_dir(module_repo, name) / ".logs" / "second.log").exists()
+    assert job_containers(name) == []
+
+
+@pytest.mark.docker
+def test_a_missing_asset_is_one_line_and_leaves_no_job_behind(module_repo, template_exp):
+    name = unique_name("job")
+    result = driver(
+        module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name,
+        "--set", "inputs.data.path=azureml:nobody-registered-this@latest",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "error: no local data asset nobody-registered-this: register one with "
+        "`make data-asset NAME=nobody-registered-this PATH=<file or folder> XARGS=--local`"
+    )
+    assert not jobs_dir(module_repo, name).exists()
+
+
+@pytest.mark.docker
+def test_ctrl_c_mid_pipeline_stops_and_removes_every_container(module_repo, template_exp):
+    exp_dir = module_repo / "src" / template_exp
+    text = BINDINGS_PIPELINE.format(exp=template_exp).replace("python probe.py first", "python probe.py sleep")
+    write_pipeline(exp_dir, "sleeping.yaml", text)
+    name = unique_name("job")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "scaffold", "job", f"--exp={template_exp}", "--file=sleeping.yaml", "--", "--local",
+         "--name", name],
+        cwd=module_repo, env={**os.environ, "PYTHONPATH": str(module_repo)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not job_containers(name) and process.poll() is None:
+        time.sleep(0.5)
+    assert job_containers(name), "the step container never started"
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert job_containers(name) == []
+    parents, children = runs_of(module_repo, template_exp, name)
+    assert parents[0].info.status == "KILLED" and {r.info.status for r in children} == {"KILLED"}
+
+
+# --- the shipped taxi jobs ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def taxi_data(module_repo):
+    """Small NYC and London samples registered as the assets the taxi YAMLs name."""
+    code = (
+        "import sys; from pathlib import Path; from common.generator import write_trips; "
+        "from common.cities import NYC, LONDON; "
+        f"[write_trips(Path(sys.argv[1]) / c.name / 'raw' / 'sample.parquet', c, {ROWS}, seed=1) "
+        "for c in (NYC, LONDON)]"
+    )
+    data = module_repo / "data" / "small"
+    subprocess.run(
+        [PYTHON, "-c", code, str(data)], check=True, env={**os.environ, "PYTHONPATH": str(module_repo / "src")}
+    )
+    from common.cities import LONDON, NYC  # noqa: E402 - after the samples exist
+
+    for city, asset in ((NYC, "nyc_taxi_raw"), (LONDON, "london_taxi_raw")):
+        path = data / city.name / "raw"
+        registered = driver(module_repo, "data-asset", f"--name={asset}", f"--path={path}", "--", "--local")
+        assert registered.returncode == 0, registered.stderr
+    return data
+
+
+@pytest.mark.docker
+def test_a_step_added_to_a_copy_of_the_nyc_pipeline_runs_with_no_other_change(module_repo, taxi_data):
+    exp_dir = module_repo / "src" / "nyc_taxi"
+    pipeline = yaml.safe_load((exp_dir / "azure-ml-job.yaml").read_text())
+    pipeline["jobs"]["inspect"] = {
+        "type": "command",
+        "code": ".",
+        "environment": {"build": {"path": "docker"}},
+        "inputs": {"prep_data": "${{parent.jobs.prep.outputs.prep_data}}"},
+        "outputs": {"listing": {"type": "uri_folder"}},
+        "command": "ls ${{inputs.prep_data}} > ${{outputs.listing}}/files.txt",
+    }
+    (exp_dir / "with-inspect.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    name = unique_name("job")
+    result = driver(
+        module_repo, "job", "--exp=nyc_taxi", "--file=with-inspect.yaml", "--", "--local", "--name", name,
+        *SMALL_TRAIN,
+    )  # fmt: skip
+    (exp_dir / "with-inspect.yaml").unlink()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    listing = (jobs_dir(module_repo, name) / "inspect" / "listing" / "files.txt").read_text().split()
+    assert listing and all(entry.endswith(".parquet") for entry in listing), listing
+    parents, children = runs_of(module_repo, "nyc_taxi", name)
+    assert sorted(r.info.run_name for r in children) == ["evaluate", "inspect", "prep", "register", "train"]
+    assert {r.info.status for r in parents + children} == {"FINISHED"}
+    train = next(r for r in children if r.info.run_name == "train")
+    assert train.data.params["max_iter"] == "15" and "val_r2" in train.data.metrics
+    registered = json.loads(
+        next((jobs_dir(module_repo, name) / "register" / "registration_output").glob("*.json")).read_text()
+    )
+    assert registered["model_name"] == "nyc_taxi_fare" and registered["version"]
+
+
+@pytest.mark.docker
+def test_the_london_pipeline_runs_as_shipped(module_repo, taxi_data):
+    name = unique_name("job")
+    result = driver(module_repo, "job", "--exp=london_taxi", "--", "--local", "--name", name, *SMALL_TRAIN)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    parents, children = runs_of(module_repo, "london_taxi", name)
+    assert sorted(r.info.run_name for r in children) == ["evaluate", "prep", "register", "train"]
+    assert "registered model" in result.stdout or "register:" in result.stdout
+
+
+@pytest.mark.docker
+def test_a_two_trial_sweep_reports_the_best_trial(module_repo, taxi_data):
+    name = unique_name("job")
+    result = driver(
+        module_repo, "job", "--exp=nyc_taxi", "--file=sweep.yaml", "--", "--local", "--name", name,
+        "--max-trials", "2", "--set", "search_space.max_iter.values=[20,40]",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    parents, children = runs_of(module_repo, "nyc_taxi", name)
+    assert sorted(r.info.run_name for r in children) == ["trial_0", "trial_1"]
+    values = {r.info.run_name: r.data.metrics.get("val_r2") for r in children}
+    best = max(values, key=lambda k: values[k])
+    assert f"best: {best} with val_r2 {values[best]:.4f}" in result.stdout
+    params = json.loads(next(r for r in children if r.info.run_name == best).data.tags["hyperparameters"])
+    assert params["max_iter"] in (20, 40)
