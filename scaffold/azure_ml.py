@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -79,7 +80,7 @@ def submit_job(
     display = f"src/{exp}/{relative}"
     data = job_yaml.read_yaml(yaml_path, display)
     overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + job_yaml.parse_set(options.overrides)
-    force = [str(relative), *job_yaml.build_paths(data)]
+    force = job_yaml.staged_paths(data, relative, _component_reader(repo, exp_dir))
     git = gitinfo.describe(repo.root, [exp_dir, repo.common])
     tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
     name = options.name
@@ -117,6 +118,20 @@ def submit_job(
     if options.stream:
         return stream(client, created.name, url, err)
     return 0
+
+
+def _component_reader(repo: Repo, exp_dir: Path):
+    """Reads a component file named by its snapshot path from where it is staged from (src/common for
+    `common/...`); None when there is none. YAML errors name the file in src/."""
+
+    def read(path: str) -> dict | None:
+        source = snapshot.source_of(exp_dir, repo.common, path)
+        if not source.is_file():
+            return None
+        display = Path(os.path.relpath(source, repo.root)).as_posix()
+        return job_yaml.read_yaml(source, display)
+
+    return read
 
 
 def _check_code(job, root: Path, exp: str, display: str, err) -> None:
