@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -79,7 +80,7 @@ def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -
     display = f"src/{exp}/{relative}"
     data = job_yaml.read_yaml(yaml_path, display)
     overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + job_yaml.parse_set(set_overrides)
-    force = [str(relative), *job_yaml.build_paths(data)]
+    force = job_yaml.staged_paths(data, relative, _component_reader(repo, exp_dir))
     with snapshot.staged(exp_dir, repo.common, force) as snap:
         print(f"{snap.summary()} (src/{exp} + common/)", file=err)
         job = job_yaml.load_job(
@@ -127,6 +128,20 @@ def submit_job(
     if options.stream:
         return stream(client, created.name, url, err)
     return 0
+
+
+def _component_reader(repo: Repo, exp_dir: Path):
+    """Reads a component file named by its snapshot path from where it is staged from (src/common for
+    `common/...`); None when there is none. YAML errors name the file in src/."""
+
+    def read(path: str) -> dict | None:
+        source = snapshot.source_of(exp_dir, repo.common, path)
+        if not source.is_file():
+            return None
+        display = Path(os.path.relpath(source, repo.root)).as_posix()
+        return job_yaml.read_yaml(source, display)
+
+    return read
 
 
 def _check_code(job, root: Path, exp: str, display: str, err) -> None:

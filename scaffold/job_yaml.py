@@ -5,8 +5,10 @@ the local code folders and build contexts a loaded job refers to.
 from __future__ import annotations
 
 import logging
+import posixpath
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from scaffold.azure_workspace import one_line, quiet_sdk_logs
 from scaffold.errors import ScaffoldError
@@ -95,6 +97,32 @@ def build_paths(data: dict) -> list[str]:
         if _is_local(path) and not Path(path).is_absolute():
             paths.append(path)
     return paths
+
+
+def component_files(data: dict) -> list[str]:
+    """Local component files the pipeline's steps name (`component: ./common/components/prep.yml`),
+    relative to the YAML's folder."""
+    steps = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
+    found = [step.get("component") for step in steps.values() if isinstance(step, dict)]
+    return [ref for ref in found if _is_local(ref) and not Path(ref).is_absolute()]
+
+
+def staged_paths(data: dict, relative: PurePosixPath, read: Callable[[str], dict | None]) -> list[str]:
+    """Snapshot paths the SDK reads besides the code upload: the YAML, its build contexts, the component
+    files its steps name and their build contexts (relative to each component file, as the SDK resolves
+    them). `read` gives a component file's data from its snapshot path, or None when there is no such
+    file (the SDK's loader then names it); paths leaving the snapshot are left to the SDK to refuse."""
+    here = relative.parent
+    found = [relative] + [here / path for path in build_paths(data)]
+    for ref in component_files(data):
+        component = PurePosixPath(posixpath.normpath(here / ref))
+        if component.parts[0] == "..":
+            continue
+        spec = read(component.as_posix())
+        if spec is not None:
+            found += [component] + [component.parent / path for path in build_paths(spec)]
+    normal = [posixpath.normpath(path) for path in found]
+    return list(dict.fromkeys(path for path in normal if path != ".." and not path.startswith("../")))
 
 
 def field_errors(exc: BaseException) -> list[tuple[tuple[str, ...], str]]:

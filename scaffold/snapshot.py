@@ -159,6 +159,14 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
     return snapshot
 
 
+def source_of(exp_dir: Path, common_dir: Path | None, relative: str) -> Path:
+    """The file a snapshot path is staged from: `common/...` from src/common, the rest from the experiment."""
+    parts = PurePosixPath(relative).parts
+    if common_dir is not None and parts[:1] == (COMMON,):
+        return common_dir.joinpath(*parts[1:])
+    return exp_dir.joinpath(*parts)
+
+
 @contextmanager
 def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Iterator[Snapshot]:
     """Copy the snapshot into <tmp>/scaffold-<exp>-*/<exp>/ and remove it all when the block ends."""

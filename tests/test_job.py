@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from conftest import PYTHON, REPO, tree_state
+from test_yaml_loads import as_loaded
 
 from scaffold import azure_workspace, cli, experiments, images, job_yaml
 from scaffold.errors import ScaffoldError
@@ -416,16 +417,21 @@ def test_set_inside_an_input_names_the_field_as_written(repo, fake, capsys):
 
 
 def test_pipeline_union_field_error_names_the_nested_field(tmp_path):
-    """Of a union field's alternatives, the one that reached a nested field is reported, not their repr."""
-    folder = shutil.copytree(REPO / "src" / "nyc_taxi", tmp_path / "nyc_taxi")
+    """Of a union field's alternatives, the one that reached a nested field is reported, not their repr;
+    also for a step's component file (the line is the step's `component:` line in the pipeline)."""
+    folder = shutil.copytree(REPO / "src" / "nyc_taxi", tmp_path / "nyc_taxi")  # laid out as a snapshot:
+    shutil.copytree(REPO / "src" / "common", folder / "common")  # common/ beside main.py
+    component = folder / "common" / "components" / "prep.yml"
+    lines = component.read_text().splitlines()
+    at = lines.index("    path: ../../docker") + 1
+    component.write_text("\n".join(lines[:at] + ["    colour: blue"] + lines[at:]) + "\n")
     path = folder / "azure-ml-job.yaml"
-    lines = path.read_text().splitlines()
-    at = lines.index("        path: docker") + 1
-    path.write_text("\n".join(lines[:at] + ["        colour: blue"] + lines[at:]) + "\n")
+    line = path.read_text().splitlines().index("    component: ./common/components/prep.yml") + 1
     with pytest.raises(ScaffoldError) as error:
         job_yaml.load_job(path, [], "p.yaml")
     message = str(error.value)
-    assert message.startswith(f"p.yaml:{at + 1}: jobs.prep.environment.build.colour: Unknown field."), message
+    expected = f"p.yaml:{line}: jobs.prep.component.environment.build.colour: Unknown field."
+    assert message.startswith(expected), message
     assert "{" not in message
 
 
@@ -451,7 +457,7 @@ SDK_VALIDATION_CASES = {
 
 
 @pytest.mark.parametrize("kind", SDK_VALIDATION_CASES)
-def test_sdk_validation_errors_keep_marshmallow_messages(kind):
+def test_sdk_validation_errors_keep_marshmallow_messages(kind, tmp_path):
     """Pins the SDK behaviour job_yaml relies on (azure-ai-ml 1.35.2); a failure here after an SDK
     upgrade means field_errors must be looked at again, not that users' YAML is wrong."""
     from importlib.metadata import version
@@ -460,8 +466,8 @@ def test_sdk_validation_errors_keep_marshmallow_messages(kind):
     from marshmallow import ValidationError
 
     relative, override, expected = SDK_VALIDATION_CASES[kind]
-    with pytest.raises(ValidationError) as raised:
-        load_job(REPO / relative, params_override=[override])
+    with as_loaded(REPO / relative, tmp_path) as path, pytest.raises(ValidationError) as raised:
+        load_job(path, params_override=[override])  # from the staged snapshot, as make job loads it
     assert job_yaml.field_errors(raised.value) == expected, f"azure-ai-ml {version('azure-ai-ml')}"
 
 

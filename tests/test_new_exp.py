@@ -88,6 +88,27 @@ def test_from_renames_every_name_derived_from_the_source(fresh_repo):
     assert tree_state(source) == before
 
 
+def test_from_a_taxi_experiment_keeps_the_shared_components_and_loads(fresh_repo):
+    """The copy's pipeline names the same shared components (src/common/components/), which resolve to
+    the copy's own code and docker/ in its snapshot: its dry run loads with no warning."""
+    result = make(fresh_repo, "new-exp", "EXP=rome_taxi", "FROM=nyc_taxi")
+    assert result.returncode == 0, result.stderr
+    source = yaml.safe_load((fresh_repo / "src" / "nyc_taxi" / "azure-ml-job.yaml").read_text())
+    copy = yaml.safe_load((fresh_repo / "src" / "rome_taxi" / "azure-ml-job.yaml").read_text())
+    assert {name: step["component"] for name, step in copy["jobs"].items()} == {
+        name: step["component"] for name, step in source["jobs"].items()
+    }
+    dry = driver(fresh_repo, "job", "--exp", "rome_taxi", "--", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "warning" not in dry.stderr, dry.stderr
+    staged = dry.stdout.split(" staged in ", 1)[1].split("\n", 1)[0]
+    assert staged.endswith("/rome_taxi")
+    job = yaml.safe_load("\n".join(line for line in dry.stdout.splitlines() if not line.startswith("#")))
+    for step in job["jobs"].values():
+        assert step["component"]["code"] == staged
+        assert step["component"]["environment"]["build"]["path"] == f"{staged}/docker"
+
+
 @pytest.mark.parametrize(
     "name, message",
     [

@@ -263,6 +263,34 @@ def test_the_registry_detection_sees_the_registry_steps():
     assert found == {"prep": False, "train": False, "evaluate": True, "register": True}
 
 
+@pytest.mark.parametrize("exp", ["nyc_taxi", "london_taxi"])
+def test_taxi_pipelines_send_their_experiments_values(exp, recorder, tmp_path, monkeypatch, capsys):
+    """The steps are shared component files; the values are each pipeline's: the train step's literal
+    inputs are what `python main.py train` uses in that experiment (make local trains the same model), and
+    the parent inputs keep their defaults. The shared train component's own defaults are common.model's
+    (london_taxi's 127 leaves travel as the step's literal input, which is what the step runs with)."""
+    from test_components import experiment_train_defaults
+
+    path = REPO / "src" / exp / "azure-ml-job.yaml"
+    sent = sent_by_make_job(path, recorder, tmp_path, monkeypatch, capsys)
+    properties = sent["job"]["properties"]
+    train = {name: spec["value"] for name, spec in properties["jobs"]["train"]["inputs"].items()}
+    expected = experiment_train_defaults(exp)
+    hyperparameters = ["learning_rate", "max_iter", "max_leaf_nodes", "min_samples_leaf"]
+    assert {name: train[name] for name in hyperparameters} == {n: str(expected[n]) for n in hyperparameters}
+    assert train["prep_data"] == "${{parent.jobs.prep.outputs.prep_data}}"
+    parent = {name: spec.get("value", spec.get("uri")) for name, spec in properties["inputs"].items()}
+    assert parent == {
+        "raw_data": f"{exp}_raw@latest",
+        "model_name": f"{exp}_fare",
+        "seed": "42",
+        "min_improvement": "0.0",
+    }
+    specs = {name: component["properties"]["componentSpec"] for name, component in sent["components"].items()}
+    assert {name: spec["_source"] for name, spec in specs.items()} == dict.fromkeys(specs, "YAML.COMPONENT")
+    assert specs["train"]["inputs"]["max_leaf_nodes"]["default"] == "63"
+
+
 MANAGED_JOBS = [p for p in JOB_FILES if "type: managed" in p.read_text(encoding="utf-8")]
 
 

@@ -4,6 +4,11 @@ The loader is chosen by the file's `$schema` (commandJob -> load_job, managedOnl
 load_online_endpoint, ...). YAML files without an Azure ML `$schema` (pre-commit, CI workflows) are
 not Azure ML files and are skipped, except each experiment's job file, which must declare one.
 experiment_template/ holds placeholders: it is checked as `make new-exp` would write it.
+An experiment's files are loaded from its staged snapshot (src/<exp> + common/), where `make job` and the
+deploy experiments' main.py load them: a pipeline names its steps as ./common/components/<step>.yml there.
+The shared components in src/common/components/ resolve only inside a snapshot (their paths point at the
+experiment's code and docker/ beside common/): they are loaded through the pipelines that name them
+(tests/test_components.py checks that each is named by one).
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from pathlib import Path
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 from conftest import REPO
+
+from scaffold import azure_ml, job_yaml, snapshot
+from scaffold.paths import Repo
 
 pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
 
@@ -77,6 +86,8 @@ def experiment_job_files(root: Path = REPO) -> list[Path]:
 
 
 ALL = [p for p in shipped_yaml() if azureml_schema(p)]
+SHARED_COMPONENTS = REPO / "src" / "common" / "components"
+STANDALONE = [p for p in ALL if not p.is_relative_to(SHARED_COMPONENTS)]
 
 
 def test_the_walk_finds_the_template():
@@ -88,11 +99,26 @@ def test_every_job_file_declares_an_azureml_schema(path):
     assert azureml_schema(path), f"{path.relative_to(REPO)} has no Azure ML $schema line"
 
 
-def _as_created(path: Path, tmp_path: Path) -> Path:
-    """Files of experiment_template/ are checked in a copy with the placeholders substituted."""
+@contextmanager
+def as_loaded(path: Path, tmp_path: Path):
+    """The file to load: experiment_template/ files in a copy with the placeholders substituted, an
+    experiment's files in its staged snapshot (as `make job` stages it), others where they are."""
     relative = path.relative_to(REPO)
-    if relative.parts[0] != TEMPLATE:
-        return path
+    if relative.parts[0] == TEMPLATE:
+        yield _as_created(relative, tmp_path)
+    elif relative.parts[0] == "src" and len(relative.parts) > 2:
+        repo, exp_dir = Repo(REPO), REPO / "src" / relative.parts[1]
+        inside = PurePosixPath(*relative.parts[2:])
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        force = job_yaml.staged_paths(data, inside, azure_ml._component_reader(repo, exp_dir))
+        with snapshot.staged(exp_dir, repo.common, force) as snap:
+            yield snap.root / inside
+    else:
+        yield path
+
+
+def _as_created(relative: Path, tmp_path: Path) -> Path:
+    """Files of experiment_template/ are checked in a copy with the placeholders substituted."""
     copy = tmp_path / PLACEHOLDERS["__EXP__"]
     shutil.copytree(REPO / TEMPLATE, copy)
     for file in copy.rglob("*"):
@@ -107,7 +133,7 @@ def _as_created(path: Path, tmp_path: Path) -> Path:
     return copy.joinpath(*relative.parts[1:])
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize("path", STANDALONE, ids=lambda p: str(p.relative_to(REPO)))
 def test_yaml_loads_with_the_sdk_offline(path, tmp_path, monkeypatch):
     import azure.ai.ml
 
@@ -119,5 +145,6 @@ def test_yaml_loads_with_the_sdk_offline(path, tmp_path, monkeypatch):
     schema = azureml_schema(path)
     loader = LOADERS.get(schema)
     assert loader, f"{path.relative_to(REPO)}: no loader known for schema {schema!r}; add it to LOADERS"
-    entity = getattr(azure.ai.ml, loader)(_as_created(path, tmp_path))
-    assert entity is not None
+    with as_loaded(path, tmp_path) as staged:
+        entity = getattr(azure.ai.ml, loader)(staged)
+        assert entity is not None
