@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PYTHON, driver, unique_name
+from conftest import PYTHON, driver, remove_images, unique_name
 
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import assets, bindings
@@ -167,8 +167,12 @@ jobs:
 
 
 def write_pipeline(exp_dir: Path, name: str, text: str) -> None:
+    """The pipeline, the probe its steps run, and the local file and folder it reads."""
     (exp_dir / name).write_text(text)
     (exp_dir / "probe.py").write_text(PROBE)
+    (exp_dir / "notes.txt").write_text("local file")
+    (exp_dir / "extra").mkdir(exist_ok=True)
+    (exp_dir / "extra" / "inside.txt").write_text("local folder")
 
 
 def jobs_dir(repo: Path, name: str) -> Path:
@@ -217,16 +221,14 @@ def template_exp(module_repo):
     for path in (data / "folder_v1", data / "folder_v2"):
         registered = driver(module_repo, "data-asset", f"--name={exp}-folder", f"--path={path}", "--", "--local")
         assert registered.returncode == 0, registered.stderr
-    return exp
+    yield exp
+    remove_images(exp)
 
 
 @pytest.mark.docker
 def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     exp_dir = module_repo / "src" / template_exp
     write_pipeline(exp_dir, "bindings.yaml", BINDINGS_PIPELINE.format(exp=template_exp))
-    (exp_dir / "notes.txt").write_text("local file")
-    (exp_dir / "extra").mkdir()
-    (exp_dir / "extra" / "inside.txt").write_text("local folder")
     name = unique_name("job")
     result = driver(
         module_repo, "job", f"--exp={template_exp}", "--file=bindings.yaml", "--", "--local", "--name", name,

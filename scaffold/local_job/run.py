@@ -213,6 +213,8 @@ class LocalJob:
         if isinstance(value, dict) and (value.get("type") in DATA_TYPES or "path" in value):
             kind = value.get("type", "uri_folder")
             path = str(value.get("path") or "")
+            if path.startswith("azureml:/") and not path.startswith("azureml://"):
+                path = path[len("azureml:") :]  # how the SDK writes a pipeline step's local path back
             if kind not in DATA_TYPES:
                 raise ScaffoldError(
                     f"{self.display}: {where} is a {kind} input; locally, data inputs are files and folders"
@@ -343,6 +345,7 @@ class LocalJob:
         containers = Containers(
             {"scaffold.job": self.name, "scaffold.experiment": self.exp}, self.out, prefix
         )
+        self.ran = True
         pending = dict(needs)
         started = time.monotonic()
         failed = ""
