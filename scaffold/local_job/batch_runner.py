@@ -11,6 +11,7 @@ This file is mounted read-only into the container; it needs only the standard li
 
 import importlib.util
 import json
+import os
 import signal
 import sys
 import traceback
@@ -76,7 +77,7 @@ def score(settings: dict, outcome: dict) -> None:
         outcome["error"] = f"init() failed: {one_line(exc)}"
         return
     threshold, failed = settings["error_threshold"], outcome["failed_files"]
-    with open(settings["output"], "w") as sink:
+    with open(settings["output"] if settings["append_row"] else os.devnull, "w") as sink:
         for mini_batch in settings["mini_batches"]:
             result, reason = attempt(driver.run, mini_batch, settings["max_retries"], settings["timeout"])
             if result is None:
@@ -88,9 +89,8 @@ def score(settings: dict, outcome: dict) -> None:
                     return
                 continue
             outcome["mini_batches"] += 1
-            if settings["append_row"]:
-                outcome["rows"] += append_rows(result, sink)
-                sink.flush()
+            outcome["rows"] += append_rows(result, sink)
+            sink.flush()
 
 
 def main(path: str) -> int:

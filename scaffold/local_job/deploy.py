@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from scaffold import images
@@ -48,12 +49,19 @@ def load(kind: str, snap_root: Path):
 def is_deployment(snap_root: Path) -> str | None:
     """'online' if snap_root/deployment.yml is a managed online deployment, 'batch' for
     snap_root/batch-deployment.yml, else None."""
+    return detect(snap_root)[0]
+
+
+def detect(snap_root: Path) -> tuple[str | None, object]:
+    """(kind, the deployment as loaded) or (None, None)."""
     from azure.ai.ml.entities import BatchDeployment, ManagedOnlineDeployment
 
     for kind, entity in (("online", ManagedOnlineDeployment), ("batch", BatchDeployment)):
-        if (snap_root / FILES[kind]).is_file() and isinstance(load(kind, snap_root), entity):
-            return kind
-    return None
+        if (snap_root / FILES[kind]).is_file():
+            deployment = load(kind, snap_root)
+            if isinstance(deployment, entity):
+                return kind, deployment
+    return None, None
 
 
 def run(
@@ -71,10 +79,9 @@ def run(
     """Emulate the experiment's deployment; the exit code (one `error:` line on err when it fails)."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
-        kind = is_deployment(snap_root)
+        kind, deployment = detect(snap_root)
         if kind is None:
             raise ScaffoldError(f"{exp}: no managed online or batch deployment YAML in the snapshot")
-        deployment = load(kind, snap_root)
         source = batch_input(repo, inputs) if kind == "batch" else None  # bad input fails before the build
         name, version = resolve_model(inputs.get("model") or str(deployment.model), tracking_uri)
         model = (name, version, download_model(name, version, tracking_uri, run_dir / "azureml-models"))
@@ -96,7 +103,6 @@ def run(
 def resolve_model(reference: str, tracking_uri: str) -> tuple[str, str]:
     """(name, version) of `name@latest`, `name:version` or `name@version` in the MLflow registry."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
     match = MODEL_REFERENCE.match(reference.strip())
     if not match:
@@ -104,10 +110,8 @@ def resolve_model(reference: str, tracking_uri: str) -> tuple[str, str]:
             f"invalid model reference {reference!r}: use name@latest, name:version or name@version"
         )
     name, wanted = match["name"], match["version"] or "latest"
-    try:
+    with registry_errors(tracking_uri):
         found = MlflowClient(tracking_uri, tracking_uri).search_model_versions(f"name='{name}'")
-    except MlflowException:
-        found = []
     versions = sorted((str(v.version) for v in found), key=lambda v: int(v) if v.isdigit() else -1)
     if not versions:
         raise ScaffoldError(f"no registered model {name} in {tracking_uri}: {REGISTERS}")
@@ -129,9 +133,24 @@ def download_model(name: str, version: str, tracking_uri: str, models: Path) -> 
 
     into = models / name / version
     into.mkdir(parents=True, exist_ok=True)
-    location = MlflowClient(tracking_uri, tracking_uri).get_model_version_download_uri(name, version)
-    mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=str(into), tracking_uri=tracking_uri)
+    with registry_errors(tracking_uri):
+        location = MlflowClient(tracking_uri, tracking_uri).get_model_version_download_uri(name, version)
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=location, dst_path=str(into), tracking_uri=tracking_uri
+        )
     return into
+
+
+@contextmanager
+def registry_errors(tracking_uri: str):
+    """An MLflow error talking to the registry, as one line."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScaffoldError(f"MLflow registry {tracking_uri}: {first}") from None
 
 
 def build_image(exp: str, deployment, config, out) -> str:

@@ -124,7 +124,9 @@ def report(run_dir: Path, plan: dict, log: Path, exit_code: int, out) -> int:
     )
     for name, reason in result["failed_files"]:
         print(f"  failed: {name}: {reason}", file=out)
-    print(f"local: wrote {output} (append_row: space-separated, no header); log: {log}", file=out)
+    if plan["append_row"]:
+        print(f"local: wrote {output} (append_row: space-separated, no header)", file=out)
+    print(f"local: log {log}", file=out)
     if result["error"]:
         raise ScaffoldError(f"{result['error']} (log: {log})", 1)
     return exit_code

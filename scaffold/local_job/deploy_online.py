@@ -207,7 +207,7 @@ def run(
         status, body = score(urls["scoring"], request, request_timeout)
         if status != 200:
             raise ScaffoldError(
-                f"the sample request got HTTP {status} from {urls['scoring']}: {body.strip()[:300]}"
+                f"the sample request got HTTP {status} from {urls['scoring']}: {' '.join(body.split())[:300]}"
             )
         print(f"local: scoring URI {urls['scoring']}", file=out)
         print(
