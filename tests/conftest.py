@@ -6,6 +6,7 @@ SCAFFOLD_REQUIRE_DOCKER=1 (set by CI), which turns that skip into a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -181,6 +182,52 @@ def remove_images(repository: str) -> None:
             client.images.remove(image.id, force=True)
     except Exception:  # noqa: BLE001 - clean-up is best effort
         pass
+
+
+# Runs in taxi_online's image, as the host user: the experiment's own fixture trains and saves a small model
+# (MLflow sklearn flavor, signature, input example), then the request the deployments' smoke test sends is
+# built from it (common.signature) and the model predicts it.
+TRAIN_TINY_TAXI_MODEL = """
+import json, sys
+from pathlib import Path
+sys.path[:0] = ["/src/taxi_online", "/src/taxi_online/tests", "/src"]
+from conftest import save_tiny_model
+from common.signature import sample_request
+import mlflow.pyfunc
+import pandas as pd
+path, features = save_tiny_model(Path("/out/model/nyc_taxi_fare"))
+request = sample_request(str(path), rows=3)
+data = request["input_data"]
+frame = pd.DataFrame(data["data"], columns=data["columns"])
+expected = [float(v) for v in mlflow.pyfunc.load_model(str(path)).predict(frame)]
+features.head(40).to_csv("/out/trips.csv", index=False)
+Path("/out/request.json").write_text(json.dumps({"request": request, "expected": expected}))
+"""
+
+
+@pytest.fixture(scope="session")
+def taxi_online_image():
+    """The taxi_online image as `make build-exp` builds it (BASE_IMAGE from the environment)."""
+    from scaffold import images
+
+    exp_dir = REPO / "src" / "taxi_online"
+    return images.ensure(images.experiment_image(exp_dir, os.environ.get("BASE_IMAGE", "")), quiet=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_taxi_model(taxi_online_image, tmp_path_factory):
+    """(folder holding the MLflow model nyc_taxi_fare/, the sample request, its predictions, 40 trips)."""
+    out = tmp_path_factory.mktemp("tiny-taxi-model")
+    subprocess.run(
+        ["docker", "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp",
+         "-e", "MPLCONFIGDIR=/tmp/matplotlib", "--entrypoint", "python",
+         "--mount", f"type=bind,source={REPO / 'src'},target=/src,readonly",
+         "--mount", f"type=bind,source={out},target=/out",
+         taxi_online_image, "-c", TRAIN_TINY_TAXI_MODEL],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    saved = json.loads((out / "request.json").read_text())
+    return out / "model", saved["request"], saved["expected"], out / "trips.csv"
 
 
 @pytest.fixture(scope="session", autouse=True)
