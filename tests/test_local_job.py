@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -219,7 +218,9 @@ def template_exp(module_repo):
         registered = driver(module_repo, "data-asset", f"--name={name}", f"--path={path}", "--", "--local")
         assert registered.returncode == 0, registered.stderr
     for path in (data / "folder_v1", data / "folder_v2"):
-        registered = driver(module_repo, "data-asset", f"--name={exp}-folder", f"--path={path}", "--", "--local")
+        registered = driver(
+            module_repo, "data-asset", f"--name={exp}-folder", f"--path={path}", "--", "--local"
+        )
         assert registered.returncode == 0, registered.stderr
     yield exp
     remove_images(exp)
@@ -273,10 +274,14 @@ def test_a_failing_step_is_one_line_and_its_dependents_do_not_run(module_repo, t
     text = BINDINGS_PIPELINE.format(exp=template_exp).replace("python probe.py first", "python probe.py fail")
     write_pipeline(exp_dir, "failing.yaml", text)
     name = unique_name("job")
-    result = driver(module_repo, "job", f"--exp={template_exp}", "--file=failing.yaml", "--", "--local", "--name", name)
+    result = driver(
+        module_repo, "job", f"--exp={template_exp}", "--file=failing.yaml", "--", "--local", "--name", name
+    )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: step first failed with exit code 3; its log: data/.jobs/{name}/.logs/first.log"]
+    assert errors == [
+        f"error: step first failed with exit code 3; its log: data/.jobs/{name}/.logs/first.log"
+    ]
     assert (jobs_dir(module_repo, name) / ".logs" / "first.log").is_file()
     assert "second       Skipped" in result.stdout
     assert not (jobs_dir(module_repo, name) / ".logs" / "second.log").exists()
@@ -301,7 +306,9 @@ def test_a_missing_asset_is_one_line_and_leaves_no_job_behind(module_repo, templ
 @pytest.mark.docker
 def test_ctrl_c_mid_pipeline_stops_and_removes_every_container(module_repo, template_exp):
     exp_dir = module_repo / "src" / template_exp
-    text = BINDINGS_PIPELINE.format(exp=template_exp).replace("python probe.py first", "python probe.py sleep")
+    text = BINDINGS_PIPELINE.format(exp=template_exp).replace(
+        "python probe.py first", "python probe.py sleep"
+    )
     write_pipeline(exp_dir, "sleeping.yaml", text)
     name = unique_name("job")
     process = subprocess.Popen(
@@ -338,7 +345,9 @@ def taxi_data(module_repo):
     )
     data = module_repo / "data" / "small"
     subprocess.run(
-        [PYTHON, "-c", code, str(data)], check=True, env={**os.environ, "PYTHONPATH": str(module_repo / "src")}
+        [PYTHON, "-c", code, str(data)],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(module_repo / "src")},
     )
     from common.cities import LONDON, NYC  # noqa: E402 - after the samples exist
 
@@ -407,3 +416,35 @@ def test_a_two_trial_sweep_reports_the_best_trial(module_repo, taxi_data):
     assert f"best: {best} with val_r2 {values[best]:.4f}" in result.stdout
     params = json.loads(next(r for r in children if r.info.run_name == best).data.tags["hyperparameters"])
     assert params["max_iter"] in (20, 40)
+
+
+@pytest.mark.docker
+def test_the_online_deployment_job_serves_the_registered_model_locally(module_repo, taxi_data):
+    """After the nyc pipeline above registered nyc_taxi_fare: the deployment, not main.py's calls to Azure."""
+    name = unique_name("job")
+    result = driver(module_repo, "job", "--exp=taxi_online", "--", "--local", "--name", name)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "emulating its deployment here" in result.stderr
+    assert "local: scoring URI http://127.0.0.1:" in result.stdout + result.stderr
+    assert job_containers(name) == [] and not [c for c in _containers("taxi_online") if c]
+
+
+@pytest.mark.docker
+def test_the_batch_deployment_job_scores_a_local_asset(module_repo, taxi_data):
+    name = unique_name("job")
+    result = driver(
+        module_repo, "job", "--exp=taxi_batch", "--", "--local", "--name", name,
+        "--set", "inputs.invoke=azureml:nyc_taxi_raw@latest",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    rows = (jobs_dir(module_repo, name) / "score" / "predictions.csv").read_text().splitlines()
+    assert len(rows) > 0.9 * ROWS  # one row per trip (the generator's dirty rows may be dropped)
+
+
+def _containers(exp: str) -> list[str]:
+    listed = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=scaffold.experiment={exp}"],
+        capture_output=True,
+        text=True,
+    )
+    return listed.stdout.split()

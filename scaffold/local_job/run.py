@@ -82,7 +82,7 @@ def _as_data(job) -> dict:
 
 
 def _new_run_dir(repo: Repo, name: str) -> Path:
-    """data/.jobs/<name>, which must be new: job names are unique in a workspace, and nothing is overwritten."""
+    """data/.jobs/<name>, which must be new: job names are unique in a workspace; nothing is overwritten."""
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ScaffoldError(f"invalid job name {name!r}: letters, digits, '-' and '_'")
     run_dir = repo.data / JOBS / name
@@ -113,7 +113,9 @@ class LocalJob:
             return self.command(spec, tags, options)
         if kind == "sweep":
             return self.sweep(spec, tags, options)
-        raise ScaffoldError(f"{self.display}: a {kind} job does not run locally; command, pipeline and sweep jobs do")
+        raise ScaffoldError(
+            f"{self.display}: a {kind} job does not run locally; command, pipeline and sweep jobs do"
+        )
 
     # --- the job types ----------------------------------------------------------------------------------
 
@@ -123,7 +125,10 @@ class LocalJob:
         kind = deploy.is_deployment(self.snap_root)
         if kind:
             inputs = {k: self._deploy_input(v) for k, v in (spec.get("inputs") or {}).items()}
-            print(f"{self.exp} deploys to a {kind} endpoint: emulating the deployment here", file=self.err)
+            print(
+                f"{self.exp} deploys to an Azure ML {kind} endpoint: emulating its deployment here",
+                file=self.err,
+            )
             with workspace(self.repo) as ws:
                 return deploy.run(
                     self.repo,
@@ -223,7 +228,8 @@ class LocalJob:
                 host, _, _ = assets.resolve(self.repo, path)
             elif "://" in path:
                 raise ScaffoldError(
-                    f"{self.display}: {where} is {path}, which is not on this machine; use a local path or a local data asset"
+                    f"{self.display}: {where} is {path}, which is not on this machine; "
+                    "use a local path or a local data asset"
                 )
             else:
                 host = Path(path)
@@ -255,7 +261,8 @@ class LocalJob:
                 outputs = (nodes.get(source, {}).get("component") or {}).get("outputs") or {}
                 if output not in outputs:
                     raise ScaffoldError(
-                        f"{self.display}: step {step_name} reads {source}.outputs.{output}, which does not exist"
+                        f"{self.display}: step {step_name} reads {source}.outputs.{output}, "
+                        "which does not exist"
                     )
                 resolved[name] = (self.run_dir / source / output, "uri_folder")
                 needs.add(source)
@@ -266,7 +273,7 @@ class LocalJob:
     # --- steps -----------------------------------------------------------------------------------------
 
     def _image(self, environment) -> str:
-        """The step's image: a build context is built as `make build-exp` builds it; an image is used as is."""
+        """The step's image: a build context is built as `make build-exp` builds it; an image is used."""
         if isinstance(environment, dict) and isinstance(environment.get("build"), dict):
             context = Path(environment["build"]["path"])
             key = str(context)
@@ -376,7 +383,7 @@ class LocalJob:
                             if not continue_on_failure:
                                 containers.stop_all()
             except BaseException:
-                print(f"\ninterrupted: stopping the job's containers", file=self.err)
+                print("\ninterrupted: stopping the job's containers", file=self.err)
                 containers.stop_all()
                 for future, name in running.items():
                     future.exception()
@@ -401,6 +408,7 @@ class LocalJob:
         for name, step in steps.items():
             outputs = ", ".join(self._show(host) for host, _ in step.outputs.values()) or "-"
             print(
-                f"  {name:<12} {step.status:<10} {step.seconds:7.1f} s  run {step.run_id or '-'}  outputs: {outputs}",
+                f"  {name:<12} {step.status:<10} {step.seconds:7.1f} s  "
+                f"run {step.run_id or '-'}  outputs: {outputs}",
                 file=self.out,
             )

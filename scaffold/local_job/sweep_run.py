@@ -72,7 +72,8 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
                     for step in [s for s in running.values() if s.status == "Running"]:
                         if trial_timeout and time.monotonic() - started[step.name] > trial_timeout:
                             print(
-                                f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): stopping it",
+                                f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): "
+                                "stopping it",
                                 file=job.out,
                             )
                         elif not (

@@ -56,7 +56,7 @@ class Workspace:
     repo: Repo
 
     def experiment(self, name: str) -> str:
-        """The experiment's id, creating it as `make local` does (artifacts in mlruns/, "Machine learning")."""
+        """The experiment's id; created as `make local` creates it (artifacts in mlruns/, type ML)."""
         from mlflow.exceptions import MlflowException
 
         found = self.client.get_experiment_by_name(name)
@@ -83,7 +83,7 @@ class Workspace:
             "MLFLOW_RUN_ID": run_id,
             "MLFLOW_EXPERIMENT_ID": experiment_id,
             "MLFLOW_EXPERIMENT_NAME": experiment,
-            # No "View run at http://host.docker.internal..." lines: the stand-in serves no UI (make mlflow-ui).
+            # No "View run at http://host.docker.internal..." lines: the stand-in serves no UI.
             "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         }
 
@@ -98,6 +98,7 @@ def workspace(repo: Repo) -> Iterator[Workspace]:
     host = bridge_gateway()
     repo.mlruns.mkdir(exist_ok=True)
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the driver's own run bookkeeping
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a model download is one line, not a bar
     service = azureml_mlflow(repo.mlruns, host=host)
     try:
         uri = service.__enter__()
