@@ -32,6 +32,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     trial = spec.get("trial") or {}
     inputs = job._parent_values(spec.get("inputs") or {})
 
+    began = time.monotonic()
     with workspace(job.repo) as ws:
         experiment = spec.get("experiment_name") or job.exp
         experiment_id = ws.experiment(experiment)
@@ -98,7 +99,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
             [(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal
         )
         ws.end_run(parent, "FINISHED" if found else "FAILED")
-    job._summary({step.name: step for step, _ in steps}, 0.0)
+    job._summary({step.name: step for step, _ in steps}, time.monotonic() - began)
     for (step, params), (_, value) in zip(steps, results):
         shown = "no value" if value is None else f"{value:.4f}"
         print(f"  {step.name}: {metric} {shown}  {json.dumps(params)}", file=job.out)
