@@ -340,19 +340,15 @@ def taxi_data(module_repo):
     code = (
         "import sys; from pathlib import Path; from common.generator import write_trips; "
         "from common.cities import NYC, LONDON; "
-        f"[write_trips(Path(sys.argv[1]) / c.name / 'raw' / 'sample.parquet', c, {ROWS}, seed=1) "
-        "for c in (NYC, LONDON)]"
+        f"[write_trips(Path(sys.argv[1]) / n / 'sample.parquet', c, {ROWS}, seed=1) "
+        "for n, c in (('nyc', NYC), ('london', LONDON))]"
     )
     data = module_repo / "data" / "small"
     subprocess.run(
-        [PYTHON, "-c", code, str(data)],
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(module_repo / "src")},
+        [PYTHON, "-c", code, str(data)], check=True, env={**os.environ, "PYTHONPATH": str(module_repo / "src")}
     )
-    from common.cities import LONDON, NYC  # noqa: E402 - after the samples exist
-
-    for city, asset in ((NYC, "nyc_taxi_raw"), (LONDON, "london_taxi_raw")):
-        path = data / city.name / "raw"
+    for folder, asset in (("nyc", "nyc_taxi_raw"), ("london", "london_taxi_raw")):
+        path = data / folder
         registered = driver(module_repo, "data-asset", f"--name={asset}", f"--path={path}", "--", "--local")
         assert registered.returncode == 0, registered.stderr
     return data

@@ -1,0 +1,106 @@
+"""`make job EXP=nyc_taxi XARGS=--local` against the same work in one process; a step's container overhead.
+
+Side by side in one run, on the same 200k generated trips (in a temporary folder of the repository's
+data/): the nyc_taxi pipeline with `--local` (four containers, the MLflow stand-in)
+and `make local EXP=nyc_taxi` (the same four steps in one process and one container). Target: at most 1.5x.
+Then a step's overhead: `Containers.run` of a one-line command against a bare `docker run --rm` of the same
+image, each timed three times (median).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from results import table, write_section
+
+REPO = Path(__file__).resolve().parents[1]
+ROWS = 200_000
+
+
+def timed(argv: list[str], env: dict | None = None) -> float:
+    started = time.monotonic()
+    done = subprocess.run(argv, cwd=REPO, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} failed: {(done.stderr or done.stdout)[-400:]}")
+    return time.monotonic() - started
+
+
+def step_overhead(image: str) -> tuple[float, float]:
+    """(median bare docker run, median Containers.run) of `true` in `image`, seconds."""
+    sys.path.insert(0, str(REPO))
+    from scaffold.local_job.steps import Containers, Step
+
+    bare, step = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-step-") as work:
+        for index in range(3):
+            bare.append(timed(["docker", "run", "--rm", image, "bash", "-c", "true"]))
+            one = Step(f"s{index}", "true", image, Path(work) / f"wd{index}", Path(work) / f"{index}.log")
+            one.workdir.mkdir()
+            started = time.monotonic()
+            Containers({"scaffold.bench": "1"}, open(os.devnull, "w")).run(one)
+            step.append(time.monotonic() - started)
+    return statistics.median(bare), statistics.median(step)
+
+
+def main(argv: list[str]) -> int:
+    folder = REPO / "data" / f"bench-{uuid.uuid4().hex[:8]}"
+    job = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        generate = (
+            "import sys; from pathlib import Path; from common.generator import write_trips; "
+            "from common.cities import NYC; "
+            f"write_trips(Path(sys.argv[1]) / 'trips.parquet', NYC, {ROWS}, seed=3)"
+        )
+        subprocess.run(
+            [sys.executable, "-c", generate, str(folder)], check=True, env={**os.environ, "PYTHONPATH": "src"}
+        )
+        make = ["make", "--no-print-directory"]
+        timed([*make, "build-exp", "EXP=nyc_taxi"])
+        one_process = timed([*make, "local", "EXP=nyc_taxi", f"XARGS=--raw_data ../data/{folder.name}"])
+        pipeline = timed(
+            [*make, "job", "EXP=nyc_taxi", f"XARGS=--local --name {job} --set inputs.raw_data.path={folder}"]
+        )
+        image = subprocess.run(
+            ["docker", "images", "nyc_taxi", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()[0]
+        bare, step = step_overhead(image)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(REPO / "data" / ".jobs" / job, ignore_errors=True)
+    ratio = pipeline / one_process
+    rows = [
+        [f"nyc_taxi, {ROWS:,} trips: `make local` (4 steps, one process)", f"{one_process:.1f} s", "1.00x"],
+        [
+            "the same pipeline YAML with `make job XARGS=--local` (4 containers)",
+            f"{pipeline:.1f} s",
+            f"{ratio:.2f}x",
+        ],
+        ["target", "", "at most 1.5x"],
+        ["bare `docker run --rm` of the image (`true`), median of 3", f"{bare:.2f} s", ""],
+        [
+            "a `--local` step container (`true`, mounts, variables), median of 3",
+            f"{step:.2f} s",
+            f"+{step - bare:.2f} s",
+        ],
+    ]
+    load = os.getloadavg()[0]
+    body = table(["measure", "time", "ratio"], rows) + (
+        f"\n\nLoad average when it finished: {load:.1f} (other work on the machine slows both sides alike)."
+    )
+    write_section("local_job", "make job --local against one process", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
