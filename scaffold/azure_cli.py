@@ -57,14 +57,6 @@ def _usage(parser: argparse.ArgumentParser) -> str:
     return ", ".join(a.option_strings[0] for a in parser._actions if a.option_strings and a.dest != "help")
 
 
-def _context():
-    from scaffold.config import Config
-    from scaffold.paths import Repo
-
-    repo = Repo.find()
-    return repo, Config(repo.root)
-
-
 def job(args) -> int:
     def define(p):
         p.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
@@ -77,8 +69,9 @@ def job(args) -> int:
     if options is None:
         return 0
     from scaffold import azure_ml
+    from scaffold.config import repo_and_config
 
-    repo, config = _context()
+    repo, config = repo_and_config()
     job_options = azure_ml.JobOptions(
         overrides=options.overrides,
         name=options.name,
@@ -98,8 +91,9 @@ def data_asset(args) -> int:
     if options is None:
         return 0
     from scaffold import azure_ml
+    from scaffold.config import repo_and_config
 
-    repo, config = _context()
+    repo, config = repo_and_config()
     return azure_ml.register_data(
         repo, config, args.name, args.path, args.version, options.dry_run, description=options.description
     )
@@ -119,11 +113,12 @@ def compute(args) -> int:
         p.add_argument("--identity-id", default="", help="resource id of the user-assigned identity")
 
     from scaffold import azure_ml
+    from scaffold.config import repo_and_config
 
     options = _parse("compute", args.xargs or [], define)
     if options is None:
         return 0
-    repo, config = _context()
+    repo, config = repo_and_config()
     return azure_ml.ensure_compute(
         repo,
         config,
