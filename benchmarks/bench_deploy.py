@@ -63,13 +63,13 @@ def write_batch(folder: Path, rows: int, files: int = 10) -> None:
 
 def image() -> str:
     sys.path.insert(0, str(ROOT))
-    from scaffold.commands import _image
+    from scaffold import images
     from scaffold.config import Config
     from scaffold.paths import Repo
 
     os.environ.setdefault("SCAFFOLD_ROOT", str(ROOT))
     repo = Repo.find()
-    return _image(repo, Config(repo.root), "taxi_online", quiet=True)
+    return images.ensure_experiment(repo, Config(repo.root), "taxi_online", quiet=True)
 
 
 def run_inside(tag: str, work: Path, requests: int, workers: str) -> dict:

@@ -57,14 +57,6 @@ def _usage(parser: argparse.ArgumentParser) -> str:
     return ", ".join(a.option_strings[0] for a in parser._actions if a.option_strings and a.dest != "help")
 
 
-def _context():
-    from scaffold.config import Config
-    from scaffold.paths import Repo
-
-    repo = Repo.find()
-    return repo, Config(repo.root)
-
-
 def job(args) -> int:
     def define(p):
         p.add_argument("--set", dest="overrides", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
@@ -79,7 +71,9 @@ def job(args) -> int:
     options = _parse("job", args.xargs or [], define)
     if options is None:
         return 0
-    repo, config = _context()
+    from scaffold.config import repo_and_config
+
+    repo, config = repo_and_config()
     if options.local:
         if options.stream or options.web or options.dry_run:
             raise ScaffoldError(
@@ -115,8 +109,9 @@ def data_asset(args) -> int:
     if options is None:
         return 0
     from scaffold import azure_ml
+    from scaffold.config import repo_and_config
 
-    repo, config = _context()
+    repo, config = repo_and_config()
     if options.local:
         return azure_ml.register_local_data(repo, args.name, args.path, args.version)
     return azure_ml.register_data(
@@ -138,11 +133,12 @@ def compute(args) -> int:
         p.add_argument("--identity-id", default="", help="resource id of the user-assigned identity")
 
     from scaffold import azure_ml
+    from scaffold.config import repo_and_config
 
     options = _parse("compute", args.xargs or [], define)
     if options is None:
         return 0
-    repo, config = _context()
+    repo, config = repo_and_config()
     return azure_ml.ensure_compute(
         repo,
         config,

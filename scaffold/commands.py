@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
-import shlex
 import sys
 from pathlib import Path
 
-from scaffold import experiments
-from scaffold.config import Config
+from scaffold import experiments, images
+from scaffold.config import Config, repo_and_config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
 
-def _context() -> tuple[Repo, Config]:
-    repo = Repo.find()
-    return repo, Config(repo.root)
-
-
 def list(args) -> int:  # noqa: A001 - the command is called `list`
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     for name in experiments.discover(repo):
         print(name)
     return 0
 
 
 def new_exp(args) -> int:
-    repo, config = _context()
+    repo, config = repo_and_config()
     target = experiments.new_experiment(
         repo, args.exp, args.source, compute=config.get("COMPUTE", "cpu-cluster")
     )
@@ -40,47 +33,10 @@ def new_exp(args) -> int:
     return 0
 
 
-class _XargsParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing its usage: the caller turns that into one line."""
-
-    def error(self, message):
-        raise argparse.ArgumentError(None, message)
-
-
-def _build_options(xargs: list[str]) -> argparse.Namespace:
-    parser = _XargsParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
-    parser.add_argument("--no-cache", action="store_true")
-    parser.add_argument("--build-arg", action="append", default=[])
-    try:
-        options = parser.parse_args(xargs)
-    except argparse.ArgumentError:
-        raise ScaffoldError(
-            f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
-        ) from None
-    pairs = {}
-    for item in options.build_arg:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ScaffoldError(f"--build-arg expects KEY=VALUE, got {item!r}")
-        pairs[key] = value
-    options.build_args = pairs
-    return options
-
-
-def _image(repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False) -> str:
-    from scaffold import images, lockfiles
-
-    options = _build_options(xargs or [])
-    # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
-    lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt")
-    spec = images.experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
-    return images.ensure(spec, no_cache=options.no_cache, quiet=quiet)
-
-
 def build_exp(args) -> int:
-    repo, config = _context()
+    repo, config = repo_and_config()
     experiments.require(repo, args.exp)
-    _image(repo, config, args.exp, args.xargs)
+    images.ensure_experiment(repo, config, args.exp, args.xargs)
     return 0
 
 
@@ -97,7 +53,7 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
     from scaffold import containers
 
     containers.split_run_xargs(getattr(args, "run_xargs", ""))  # refuse unsafe flags before any build
-    image = spec_options.pop("image", None) or _image(repo, config, args.exp, quiet=True)
+    image = spec_options.pop("image", None) or images.ensure_experiment(repo, config, args.exp, quiet=True)
     command = (
         containers.script_command(script_argv[1], script_argv[2:])
         if script_argv[:1] == ["python"]
@@ -116,7 +72,7 @@ def _run(args, repo: Repo, config: Config, script_argv: list[str], **spec_option
 
 
 def local(args) -> int:
-    repo, config = _context()
+    repo, config = repo_and_config()
     options = {}
     port = str(getattr(args, "port", "") or "").strip()
     if port:
@@ -140,7 +96,7 @@ def _check_port(port) -> int:
 
 
 def terminal(args) -> int:
-    repo, config = _context()
+    repo, config = repo_and_config()
     if args.runner == "venv":
         raise ScaffoldError("terminal needs Docker; with RUNNER=venv, activate .venvs/<exp> yourself")
     return _run(args, repo, config, ["bash"], interactive=True)
@@ -149,13 +105,13 @@ def terminal(args) -> int:
 def jupyter(args) -> int:
     from scaffold import containers, jupyter_image
 
-    repo, config = _context()
+    repo, config = repo_and_config()
     experiments.require(repo, args.exp)
     if args.runner == "venv":
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
     containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
     containers.check_port_free(_check_port(args.port))
-    base = _image(repo, config, args.exp, quiet=True)
+    base = images.ensure_experiment(repo, config, args.exp, quiet=True)
     image = jupyter_image.ensure(repo, args.exp, base)
     token = jupyter_image.new_token()
     repo.notebooks.mkdir(exist_ok=True)
@@ -176,7 +132,7 @@ def jupyter(args) -> int:
 def test(args) -> int:
     from scaffold import testing
 
-    repo, config = _context()
+    repo, config = repo_and_config()
     return testing.run_all(repo, config, args)
 
 
@@ -184,14 +140,14 @@ def test_scaffold(args) -> int:
     """The driver's own suite, on the host: it tests this scaffolding, not the user's experiments."""
     import subprocess
 
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     return subprocess.run([sys.executable, "-m", "pytest", "tests", *args.xargs], cwd=repo.root).returncode
 
 
 def format(args) -> int:  # noqa: A001 - the command is called `format`
     import subprocess
 
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     bin_dir = Path(sys.executable).parent
     folders = ("scaffold", "tests", "benchmarks", "src", "experiment_template")
     targets = [p for p in folders if (repo.root / p).exists()]
@@ -211,7 +167,7 @@ def lock(args) -> int:
     """Re-resolve every requirements.txt (or one experiment's) into its requirements.lock."""
     from scaffold import lockfiles
 
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     if args.exp:
         lockfiles.compile_lock(experiments.require(repo, args.exp) / "docker" / "requirements.txt")
         return 0
@@ -229,7 +185,7 @@ def lock(args) -> int:
 def template(args) -> int:
     from scaffold.template import build_zip
 
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     count = build_zip(repo.root / "experiment_template", repo.template_zip)
     print(f"wrote {repo.template_zip.name} ({count} files)")
     return 0
@@ -238,6 +194,6 @@ def template(args) -> int:
 def mlflow_ui(args) -> int:
     from scaffold import containers, tracking
 
-    repo, _ = _context()
+    repo, _ = repo_and_config()
     containers.check_port_free(_check_port(args.port))
     return tracking.ui(repo, args.port, args.exp)

@@ -8,6 +8,7 @@ from pathlib import Path
 from dotenv.parser import parse_stream
 
 from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
@@ -49,3 +50,9 @@ class Config:
     def secrets(self) -> dict[str, str]:
         """Variables from .env: passed to containers at run time only, never baked into images."""
         return parse_env_file(self.root / ".env")
+
+
+def repo_and_config() -> tuple[Repo, Config]:
+    """The repository a command runs in (found from the working directory) and its settings."""
+    repo = Repo.find()
+    return repo, Config(repo.root)

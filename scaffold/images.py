@@ -6,14 +6,21 @@ Docker is reached through its CLI, as for runs: `docker image inspect` answers "
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffold.errors import ScaffoldError
+
+if TYPE_CHECKING:
+    from scaffold.config import Config
+    from scaffold.paths import Repo
 
 HASH_LABEL = "scaffold.context-hash"
 
@@ -90,6 +97,47 @@ def exists(tag: str) -> bool:
     raise ScaffoldError(
         f"Docker daemon unreachable ({reason[:160]}); start Docker, or use RUNNER=venv to run without it"
     )
+
+
+class _XargsParser(argparse.ArgumentParser):
+    """argparse that raises instead of printing its usage: the caller turns that into one line."""
+
+    def error(self, message):
+        raise argparse.ArgumentError(None, message)
+
+
+def build_options(xargs: list[str]) -> argparse.Namespace:
+    """build-exp's XARGS: --no-cache and --build-arg KEY=VALUE (as .build_args, a dict), else one line."""
+    parser = _XargsParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--build-arg", action="append", default=[])
+    try:
+        options = parser.parse_args(xargs)
+    except argparse.ArgumentError:
+        raise ScaffoldError(
+            f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
+        ) from None
+    pairs = {}
+    for item in options.build_arg:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ScaffoldError(f"--build-arg expects KEY=VALUE, got {item!r}")
+        pairs[key] = value
+    options.build_args = pairs
+    return options
+
+
+def ensure_experiment(
+    repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False
+) -> str:
+    """The tag of the experiment's image, its lock refreshed and the image built first when needed."""
+    from scaffold import lockfiles
+
+    options = build_options(xargs or [])
+    # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
+    lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt")
+    spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
+    return ensure(spec, no_cache=options.no_cache, quiet=quiet)
 
 
 def ensure(spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=None) -> str:

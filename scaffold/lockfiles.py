@@ -84,10 +84,11 @@ def stale_entries(requirements: Path) -> list[str]:
     ]
 
 
-def refresh_if_stale(requirements: Path, platform: list[str] = IMAGE_PLATFORM) -> None:
-    """Re-lock when requirements.txt asks for something its lock lacks (e.g. a package just added)."""
+def refresh_if_stale(requirements: Path) -> None:
+    """Re-lock an experiment's requirements.txt when it asks for something its lock lacks (a package just
+    added)."""
     if requirements.is_file() and stale_entries(requirements):
-        compile_lock(requirements, platform)
+        compile_lock(requirements)
 
 
 def _normalize(name: str) -> str:

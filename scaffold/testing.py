@@ -89,11 +89,10 @@ def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> O
         report = reports / report_name
         code = venv_runner.run(repo, name, [*pytest, f"--junitxml={report}", *args.xargs], config.secrets())
         return read_report(name, code, report)
-    from scaffold import containers
-    from scaffold.commands import _image
+    from scaffold import containers, images
 
     try:
-        image = _image(repo, config, name, quiet=True)
+        image = images.ensure_experiment(repo, config, name, quiet=True)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return Outcome(name, exc.exit_code, failed=1)

@@ -345,7 +345,9 @@ def taxi_data(module_repo):
     )
     data = module_repo / "data" / "small"
     subprocess.run(
-        [PYTHON, "-c", code, str(data)], check=True, env={**os.environ, "PYTHONPATH": str(module_repo / "src")}
+        [PYTHON, "-c", code, str(data)],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(module_repo / "src")},
     )
     for folder, asset in (("nyc", "nyc_taxi_raw"), ("london", "london_taxi_raw")):
         path = data / folder

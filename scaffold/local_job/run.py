@@ -142,19 +142,19 @@ class LocalJob:
                 )
         component = spec.get("component") if isinstance(spec.get("component"), dict) else {}
         node = {**component, **{k: v for k, v in spec.items() if k != "component"}}
-        node["inputs"] = self._parent_values(spec.get("inputs") or {})
+        node["inputs"] = self.parent_values(spec.get("inputs") or {})
         node["component_inputs"] = component.get("inputs") or {}
         with workspace(self.repo) as ws:
             experiment = spec.get("experiment_name") or self.exp
             experiment_id = ws.experiment(experiment)
             run_name = spec.get("display_name") or self.name
-            step = self._step("job", node)
+            step = self.make_step("job", node)
             step.run_id = ws.start_run(experiment_id, run_name, {**tags, "azureml.job": self.name})
             step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
             return self._execute({"job": step}, {"job": set()}, ws, continue_on_failure=False, prefix=False)
 
     def pipeline(self, spec: dict, tags: dict) -> int:
-        parent_inputs = self._parent_values(spec.get("inputs") or {})
+        parent_inputs = self.parent_values(spec.get("inputs") or {})
         nodes = spec.get("jobs") or {}
         settings = spec.get("settings") or {}
         with workspace(self.repo) as ws:
@@ -184,7 +184,7 @@ class LocalJob:
                     }
                     merged["inputs"], merged["component_inputs"] = resolved, component.get("inputs") or {}
                     merged["outputs"] = {**(component.get("outputs") or {}), **(node.get("outputs") or {})}
-                    steps[step_name] = self._step(step_name, merged)
+                    steps[step_name] = self.make_step(step_name, merged)
                 for step_name, step in steps.items():
                     step.run_id = ws.start_run(
                         experiment_id, nodes[step_name].get("display_name") or step_name, tags, parent
@@ -210,7 +210,7 @@ class LocalJob:
 
     # --- inputs ----------------------------------------------------------------------------------------
 
-    def _parent_values(self, inputs: dict) -> dict:
+    def parent_values(self, inputs: dict) -> dict:
         """Job-level inputs: data inputs as (host path, type), literals as strings."""
         return {name: self._value(f"inputs.{name}", value) for name, value in inputs.items()}
 
@@ -291,7 +291,7 @@ class LocalJob:
             "`build: path: docker` or `image: ...`"
         )
 
-    def _step(self, name: str, node: dict, values: dict[str, str] | None = None) -> Step:
+    def make_step(self, name: str, node: dict, values: dict[str, str] | None = None) -> Step:
         """A step with its working directory, outputs, mounts, variables and resolved command."""
         workdir = self.run_dir / ".wd" / name
         self._copy_code(workdir)
@@ -392,21 +392,21 @@ class LocalJob:
         for name, step in steps.items():
             if step.status in ("NotStarted", "Skipped") and step.run_id:
                 ws.end_run(step.run_id, "KILLED")
-        self._summary({name: steps[name] for name in _order(needs)}, time.monotonic() - started)
+        self.summary({name: steps[name] for name in _order(needs)}, time.monotonic() - started)
         if failed:
             step = steps[failed]
             raise ScaffoldError(
-                f"step {failed} failed with exit code {step.exit_code}; its log: {self._show(step.log)}", 1
+                f"step {failed} failed with exit code {step.exit_code}; its log: {self.show(step.log)}", 1
             )
         return 0
 
-    def _show(self, path: Path) -> str:
+    def show(self, path: Path) -> str:
         return str(path.relative_to(self.repo.root)) if path.is_relative_to(self.repo.root) else str(path)
 
-    def _summary(self, steps: dict, seconds: float) -> None:
-        print(f"\njob {self.name}: {seconds:.1f} s, in {self._show(self.run_dir)}", file=self.out)
+    def summary(self, steps: dict, seconds: float) -> None:
+        print(f"\njob {self.name}: {seconds:.1f} s, in {self.show(self.run_dir)}", file=self.out)
         for name, step in steps.items():
-            outputs = ", ".join(self._show(host) for host, _ in step.outputs.values()) or "-"
+            outputs = ", ".join(self.show(host) for host, _ in step.outputs.values()) or "-"
             print(
                 f"  {name:<12} {step.status:<10} {step.seconds:7.1f} s  "
                 f"run {step.run_id or '-'}  outputs: {outputs}",

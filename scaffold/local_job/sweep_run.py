@@ -30,7 +30,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     policy = sweep.policy(spec.get("early_termination"))
     trial_timeout = float(limits.get("trial_timeout") or 0)
     trial = spec.get("trial") or {}
-    inputs = job._parent_values(spec.get("inputs") or {})
+    inputs = job.parent_values(spec.get("inputs") or {})
 
     began = time.monotonic()
     with workspace(job.repo) as ws:
@@ -43,7 +43,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
         for index, params in enumerate(samples):
             node = {**trial, "inputs": dict(inputs), "component_inputs": {}, "outputs": {}}
             values = {f"search_space.{key}": str(value) for key, value in params.items()}
-            step = job._step(f"trial_{index}", node, values)
+            step = job.make_step(f"trial_{index}", node, values)
             step.run_id = ws.start_run(
                 experiment_id, f"trial_{index}", {**tags, "hyperparameters": json.dumps(params)}, parent
             )
@@ -99,13 +99,13 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
             [(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal
         )
         ws.end_run(parent, "FINISHED" if found else "FAILED")
-    job._summary({step.name: step for step, _ in steps}, time.monotonic() - began)
+    job.summary({step.name: step for step, _ in steps}, time.monotonic() - began)
     for (step, params), (_, value) in zip(steps, results):
         shown = "no value" if value is None else f"{value:.4f}"
         print(f"  {step.name}: {metric} {shown}  {json.dumps(params)}", file=job.out)
     if not found:
         raise ScaffoldError(
-            f"no trial completed with a {metric} value; logs are in {job._show(job.run_dir / '.logs')}", 1
+            f"no trial completed with a {metric} value; logs are in {job.show(job.run_dir / '.logs')}", 1
         )
     index, params, value = found
     print(f"best: trial_{index} with {metric} {value:.4f}: {json.dumps(params)}", file=job.out)
