@@ -356,8 +356,10 @@ def taxi_data(module_repo):
     return data
 
 
-@pytest.mark.docker
-def test_a_step_added_to_a_copy_of_the_nyc_pipeline_runs_with_no_other_change(module_repo, taxi_data):
+@pytest.fixture(scope="module")
+def nyc_pipeline(module_repo, taxi_data):
+    """The shipped nyc pipeline with one step added to a copy of its YAML, run with --local: (name, result).
+    It registers nyc_taxi_fare, which the deploy experiments then serve."""
     exp_dir = module_repo / "src" / "nyc_taxi"
     pipeline = yaml.safe_load((exp_dir / "azure-ml-job.yaml").read_text())
     pipeline["jobs"]["inspect"] = {
@@ -375,6 +377,12 @@ def test_a_step_added_to_a_copy_of_the_nyc_pipeline_runs_with_no_other_change(mo
         *SMALL_TRAIN,
     )  # fmt: skip
     (exp_dir / "with-inspect.yaml").unlink()
+    return name, result
+
+
+@pytest.mark.docker
+def test_a_step_added_to_a_copy_of_the_nyc_pipeline_runs_with_no_other_change(module_repo, nyc_pipeline):
+    name, result = nyc_pipeline
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     listing = (jobs_dir(module_repo, name) / "inspect" / "listing" / "files.txt").read_text().split()
     assert listing and all(entry.endswith(".parquet") for entry in listing), listing
@@ -401,11 +409,17 @@ def test_the_london_pipeline_runs_as_shipped(module_repo, taxi_data):
 
 @pytest.mark.docker
 def test_a_two_trial_sweep_reports_the_best_trial(module_repo, taxi_data):
+    """The shipped sweep with fewer boosting iterations to choose from (a list cannot be set with --set)."""
+    exp_dir = module_repo / "src" / "nyc_taxi"
+    sweep = yaml.safe_load((exp_dir / "sweep.yaml").read_text())
+    sweep["search_space"]["max_iter"]["values"] = [20, 40]
+    (exp_dir / "sweep-small.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
     name = unique_name("job")
     result = driver(
-        module_repo, "job", "--exp=nyc_taxi", "--file=sweep.yaml", "--", "--local", "--name", name,
-        "--max-trials", "2", "--set", "search_space.max_iter.values=[20,40]",
+        module_repo, "job", "--exp=nyc_taxi", "--file=sweep-small.yaml", "--", "--local", "--name", name,
+        "--max-trials", "2",
     )  # fmt: skip
+    (exp_dir / "sweep-small.yaml").unlink()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     parents, children = runs_of(module_repo, "nyc_taxi", name)
     assert sorted(r.info.run_name for r in children) == ["trial_0", "trial_1"]
@@ -417,8 +431,8 @@ def test_a_two_trial_sweep_reports_the_best_trial(module_repo, taxi_data):
 
 
 @pytest.mark.docker
-def test_the_online_deployment_job_serves_the_registered_model_locally(module_repo, taxi_data):
-    """After the nyc pipeline above registered nyc_taxi_fare: the deployment, not main.py's calls to Azure."""
+def test_the_online_deployment_job_serves_the_registered_model_locally(module_repo, nyc_pipeline):
+    """The model the nyc pipeline registered, served by the deployment (main.py would call Azure)."""
     name = unique_name("job")
     result = driver(module_repo, "job", "--exp=taxi_online", "--", "--local", "--name", name)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
@@ -428,7 +442,7 @@ def test_the_online_deployment_job_serves_the_registered_model_locally(module_re
 
 
 @pytest.mark.docker
-def test_the_batch_deployment_job_scores_a_local_asset(module_repo, taxi_data):
+def test_the_batch_deployment_job_scores_a_local_asset(module_repo, nyc_pipeline):
     name = unique_name("job")
     result = driver(
         module_repo, "job", "--exp=taxi_batch", "--", "--local", "--name", name,

@@ -1,39 +1,90 @@
-"""The local pipeline behind every taxi experiment's local.py: find or generate data, run the four steps."""
+"""The quick local run behind every taxi experiment's local.py: the pipeline YAML's steps, in one process.
+
+The steps, their order and their arguments come from the experiment's pipeline YAML (azure-ml-job.yaml and
+the components it names), so a step added there runs here too, with no list to keep in step. Each step's
+command is run as written, its `${{...}}` bindings resolved to local folders: `python main.py <step> ...`
+in this process (one MLflow parent run, a nested run per step), anything else with bash. The full rehearsal,
+one container per step as Azure ML runs them, is `make job EXP=<experiment> XARGS=--local`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
+import subprocess
 import sys
+from graphlib import TopologicalSorter
 from pathlib import Path
 
+import yaml
+
+import common
 from common.errors import DataError
 from common.experiment import Experiment
 from common.steps import main as run_step
 from common.steps.io import EVALUATION, REGISTRATION, read_json
 
+BINDING = re.compile(r"\$\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+OPTIONAL = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
+PARENT = re.compile(r"^\$\{\{\s*parent\.(inputs\.\w+|jobs\.\w+\.outputs\.\w+)\s*\}\}$")
+
 
 def main(experiment: Experiment, argv: list[str] | None = None) -> int:
-    """Parse local options and run the pipeline; unknown options go to the train step.
+    """Parse local options and run the pipeline; `--name value` sets the pipeline or step input `name`.
 
     Data: every CSV/Parquet file under <data>/<experiment>/raw/; if there is none, a sample is generated
-    there first. Outputs go to <data>/<experiment>/outputs/. <data> is $DATA_DIR or ../data (the
+    there first. Outputs go to <data>/<experiment>/outputs/<step>/. <data> is $DATA_DIR or ../data (the
     repository's data/ folder, as mounted in the container).
     """
-    parser = argparse.ArgumentParser(description=f"{experiment.name}: prep, train, evaluate, register")
+    parser = argparse.ArgumentParser(description=f"{experiment.name}: the pipeline's steps, in one process")
     parser.add_argument(
-        "--raw_data", type=Path, default=None, help="file or folder (default: <data>/<experiment>/raw)"
+        "--raw_data", type=Path, default=None, help="file or folder (default: <data>/<exp>/raw)"
     )
-    parser.add_argument(
-        "--rows", type=int, default=200_000, help="size of the generated sample, if one is needed"
-    )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the split (and of a generated sample)")
-    parser.add_argument("--min_improvement", type=float, default=0.0, help="test R2 gain needed to register")
-    args, train_args = parser.parse_known_args(argv)
+    parser.add_argument("--rows", type=int, default=200_000, help="size of the generated sample, if needed")
+    parser.add_argument("--pipeline", type=Path, default=Path("azure-ml-job.yaml"), help="the pipeline YAML")
+    args, rest = parser.parse_known_args(argv)
     data_dir = Path(os.environ.get("DATA_DIR", "../data"))
-    return run_pipeline(
-        experiment, data_dir, args.raw_data, args.rows, args.seed, args.min_improvement, train_args
+    try:
+        values = _options(rest)
+        pipeline = _read(args.pipeline)
+        raw = args.raw_data or find_or_generate(
+            experiment, data_dir / experiment.name / "raw", args.rows, int(values.get("seed", 42))
+        )
+    except (DataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return run_pipeline(experiment, pipeline, args.pipeline.parent, data_dir, raw, values)
+
+
+def _options(rest: list[str]) -> dict[str, str]:
+    """`--name value` pairs: values for the pipeline's inputs or its steps' inputs."""
+    if len(rest) % 2 or not all(key.startswith("--") for key in rest[::2]):
+        raise DataError(f"expected --name value pairs for pipeline or step inputs, got {shlex.join(rest)}")
+    return {key[2:]: value for key, value in zip(rest[::2], rest[1::2])}
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"no pipeline YAML {path} in {Path.cwd()}") from None
+    if not isinstance(data, dict) or data.get("type") != "pipeline":
+        raise DataError(f"{path} is not a pipeline job YAML")
+    return data
+
+
+def _component(spec, folder: Path) -> dict:
+    """A step's component: inline, or a file named as in the staged snapshot (common/ beside the YAML)."""
+    if isinstance(spec, dict):
+        return spec
+    relative = Path(str(spec))
+    parts = relative.parts[1:] if relative.parts[:1] == (".",) else relative.parts
+    path = (
+        Path(common.__file__).parent.joinpath(*parts[1:]) if parts[:1] == ("common",) else folder / relative
     )
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def find_or_generate(experiment: Experiment, raw_dir: Path, rows: int, seed: int) -> Path:
@@ -55,74 +106,102 @@ def find_or_generate(experiment: Experiment, raw_dir: Path, rows: int, seed: int
     return raw_dir
 
 
+def _render(command: str, values: dict[str, str]) -> str:
+    """The command, bindings replaced; an optional `$[[...]]` part only when its inputs have values."""
+
+    def optional(match: re.Match) -> str:
+        names = BINDING.findall(match[1])
+        return BINDING.sub(lambda m: values[m[1]], match[1]) if all(n in values for n in names) else ""
+
+    return BINDING.sub(lambda m: values[m[1]], OPTIONAL.sub(optional, command)).strip()
+
+
 def run_pipeline(
-    experiment: Experiment,
-    data_dir: Path,
-    raw_data: Path | None,
-    rows: int,
-    seed: int,
-    min_improvement: float,
-    train_args: list[str],
+    experiment: Experiment, pipeline: dict, folder: Path, data_dir: Path, raw: Path, values: dict[str, str]
 ) -> int:
-    """Run prep, train, evaluate and register under one parent run; print metrics, version and run."""
+    """Run the steps in dependency order under one parent run; print metrics, version and run."""
     import mlflow
 
     from common import tracking
 
-    home = data_dir / experiment.name
-    try:
-        raw = raw_data if raw_data is not None else find_or_generate(experiment, home / "raw", rows, seed)
-    except (DataError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    jobs = {
+        name: {**node, "component": _component(node["component"], folder)}
+        for name, node in pipeline["jobs"].items()
+    }
+    # The pipeline's data inputs are the local raw data; its literals keep their values unless given.
+    parent = {
+        key: str(raw) if isinstance(spec, dict) else str(spec)
+        for key, spec in pipeline.get("inputs", {}).items()
+    }
+    parent.update({key: value for key, value in values.items() if key in parent})
+    used = set(values) & set(parent)
+    outputs = _output_folders(jobs, data_dir / experiment.name / "outputs")
+    needs, commands = {}, {}
+    for name, node in jobs.items():
+        component, step_values, needs[name] = node["component"], {}, set()
+        for key, spec in (component.get("inputs") or {}).items():
+            given = (node.get("inputs") or {}).get(
+                key, spec.get("default") if isinstance(spec, dict) else None
+            )
+            if key in values:
+                given = values[key]
+                used.add(key)
+            match = PARENT.match(given) if isinstance(given, str) else None
+            if match and match[1].startswith("inputs."):
+                given = parent.get(match[1].split(".")[1])
+            elif match:
+                given = outputs[match[1]]
+                needs[name].add(match[1].split(".")[1])
+            if given is not None:
+                step_values[f"inputs.{key}"] = str(given)
+        for output in component.get("outputs") or {}:
+            step_values[f"outputs.{output}"] = str(outputs[f"jobs.{name}.outputs.{output}"])
+        commands[name] = _render(component["command"], step_values)
+    unused = sorted(set(values) - used)
+    if unused:
+        print(f"error: no pipeline or step input called {', '.join(unused)}", file=sys.stderr)
         return 2
-    out = home / "outputs"
-    prep, model, evaluation, registration = (
-        out / name for name in ("prep", "model", "evaluation", "registration")
-    )
-    steps = [
-        ["prep", "--raw_data", str(raw), "--prep_data", str(prep), "--seed", str(seed)],
-        ["train", "--prep_data", str(prep), "--model_output", str(model), *train_args],
-        [
-            "evaluate",
-            "--prep_data",
-            str(prep),
-            "--model_input",
-            str(model),
-            "--evaluation_output",
-            str(evaluation),
-        ]
-        + ["--min_improvement", str(min_improvement)],
-        ["register", "--model_input", str(model), "--evaluation_output", str(evaluation)]
-        + ["--registration_output", str(registration)],
-    ]
     name = tracking.use_local_store(data_dir, experiment.name)
-    with mlflow.start_run(run_name=f"{experiment.name} local pipeline", tags=tracking.run_tags()) as parent:
+    with mlflow.start_run(run_name=f"{experiment.name} local pipeline", tags=tracking.run_tags()) as run:
         mlflow.set_tag("data", str(raw))
-        for argv in steps:
-            code = run_step(argv, experiment)
+        for step in TopologicalSorter(needs).static_order():
+            argv = shlex.split(commands[step])
+            if argv[:2] == ["python", "main.py"]:
+                code = run_step(argv[2:], experiment)
+            else:
+                code = subprocess.run(["bash", "-c", commands[step]]).returncode
             if code:
-                mlflow.set_tag("failed_step", argv[0])
+                mlflow.set_tag("failed_step", step)
                 return code
-    result, registered = read_json(evaluation / EVALUATION), read_json(registration / REGISTRATION)
-    _report(experiment, name, parent.info.run_id, result, registered)
+    _report(experiment, name, run.info.run_id, list(outputs.values()))
     return 0
 
 
-def _report(
-    experiment: Experiment, mlflow_experiment: str, run_id: str, result: dict, registered: dict
-) -> None:
+def _output_folders(jobs: dict, out: Path) -> dict[str, Path]:
+    """`jobs.<step>.outputs.<name>` -> <out>/<step>, or <out>/<step>/<name> when a step has several."""
+    folders = {}
+    for name, node in jobs.items():
+        names = list(node["component"].get("outputs") or {})
+        for output in names:
+            folders[f"jobs.{name}.outputs.{output}"] = out / name if len(names) == 1 else out / name / output
+    return folders
+
+
+def _report(experiment: Experiment, mlflow_experiment: str, run_id: str, folders: list[Path]) -> None:
     """The closing summary: test metrics, what happened in the registry, where to look."""
-    metrics = result["test"]
-    print(
-        f"\n{experiment.name} test metrics ({result['currency']}): "
-        + ", ".join(f"{key} {metrics[key]:.4f}" for key in ("r2", "mse", "rmse", "mae"))
-    )
-    if registered["registered"]:
-        print(f"registered model: {registered['model_name']} version {registered['version']}")
-    else:
+    result = next((read_json(f / EVALUATION) for f in folders if (f / EVALUATION).is_file()), None)
+    registered = next((read_json(f / REGISTRATION) for f in folders if (f / REGISTRATION).is_file()), None)
+    if result:
+        metrics = result["test"]
         print(
-            f"not registered: {result['reason']}; {registered['model_name']} v{registered['version']} stays"
+            f"\n{experiment.name} test metrics ({result['currency']}): "
+            + ", ".join(f"{key} {metrics[key]:.4f}" for key in ("r2", "mse", "rmse", "mae"))
         )
+    if registered and registered["registered"]:
+        print(f"registered model: {registered['model_name']} version {registered['version']}")
+    elif registered:
+        reason = result["reason"] if result else "see the evaluate step"
+        print(f"not registered: {reason}; {registered['model_name']} v{registered['version']} stays")
     print(
         f"run: experiment {mlflow_experiment}, run id {run_id}; "
         "see it with `make mlflow-ui` (http://127.0.0.1:5000)"

@@ -21,7 +21,7 @@ def test_local_pipeline_registers_a_gbp_model(tmp_path, mlflow_store, monkeypatc
     out = capsys.readouterr().out
     assert "generating 2000 london sample trips" in out
     assert "test metrics (GBP): r2" in out and "registered model: london_taxi_fare version 1" in out
-    evaluation = json.loads((tmp_path / "data/london_taxi/outputs/evaluation/evaluation.json").read_text())
+    evaluation = json.loads((tmp_path / "data/london_taxi/outputs/evaluate/evaluation.json").read_text())
     assert evaluation["currency"] == "GBP" and evaluation["test"]["r2"] > 0.8
 
 

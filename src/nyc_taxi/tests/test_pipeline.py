@@ -105,3 +105,40 @@ def test_local_runs_all_steps_and_generates_sample(tmp_path, mlflow_store, monke
     assert (tmp_path / "data" / "nyc_taxi" / "raw" / "sample.parquet").exists()
     assert "generating 2000" in out and "registered model: nyc_taxi_fare version 1" in out
     assert "test metrics (USD): r2" in out and "run id" in out
+
+
+def test_local_runs_a_step_added_to_the_pipeline_yaml(tmp_path, mlflow_store, monkeypatch, capsys):
+    """make local takes its steps from the pipeline YAML: a step added to a copy runs, with no other change."""
+    import yaml
+    from experiment import EXPERIMENT
+
+    from common.steps.local import main as local_main
+
+    pipeline = yaml.safe_load(open("azure-ml-job.yaml").read())
+    pipeline["jobs"]["inspect"] = {
+        "type": "command",
+        "component": {
+            "command": "ls ${{inputs.prep_data}} > ${{outputs.listing}}/files.txt",
+            "inputs": {"prep_data": {"type": "uri_folder"}},
+            "outputs": {"listing": {"type": "uri_folder"}},
+        },
+        "inputs": {"prep_data": "${{parent.jobs.prep.outputs.prep_data}}"},
+    }
+    copy = tmp_path / "with-inspect.yaml"
+    copy.write_text(yaml.safe_dump(pipeline))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data" / "nyc_taxi" / "outputs" / "inspect").mkdir(parents=True)
+    assert local_main(EXPERIMENT, ["--rows", "2000", "--max_iter", "20", "--pipeline", str(copy)]) == 0
+    listing = (tmp_path / "data" / "nyc_taxi" / "outputs" / "inspect" / "files.txt").read_text().split()
+    assert listing == ["test.parquet", "train.parquet", "val.parquet"]
+    assert "registered model: nyc_taxi_fare version 1" in capsys.readouterr().out
+
+
+def test_local_refuses_an_option_that_is_no_input(tmp_path, monkeypatch, capsys):
+    from experiment import EXPERIMENT
+
+    from common.steps.local import main as local_main
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert local_main(EXPERIMENT, ["--rows", "500", "--max_iters", "20"]) == 2
+    assert capsys.readouterr().err.strip() == "error: no pipeline or step input called max_iters"
