@@ -286,6 +286,9 @@ def test_a_failing_step_is_one_line_and_its_dependents_do_not_run(module_repo, t
     assert "second       Skipped" in result.stdout
     assert not (jobs_dir(module_repo, name) / ".logs" / "second.log").exists()
     assert job_containers(name) == []
+    parents, children = runs_of(module_repo, template_exp, name)
+    statuses = {r.info.run_name: r.info.status for r in children}
+    assert parents[0].info.status == "FAILED" and statuses == {"first": "FAILED", "second": "KILLED"}
 
 
 @pytest.mark.docker

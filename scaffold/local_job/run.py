@@ -193,10 +193,13 @@ class LocalJob:
                 code = self._execute(
                     steps, needs, ws, bool(settings.get("continue_on_step_failure")), prefix=True
                 )
+            except ScaffoldError:
+                ws.end_run(parent, "FAILED")
+                raise
             except BaseException:
                 ws.end_run(parent, "KILLED")
                 raise
-            ws.end_run(parent, "FINISHED" if code == 0 else "FAILED")
+            ws.end_run(parent, "FINISHED")
             print(
                 f"pipeline run: {parent} in experiment {experiment} (make mlflow-ui EXP={experiment})",
                 file=self.out,
@@ -385,9 +388,11 @@ class LocalJob:
             except BaseException:
                 print("\ninterrupted: stopping the job's containers", file=self.err)
                 containers.stop_all()
-                for future, name in running.items():
-                    future.exception()
-                    ws.end_run(steps[name].run_id, "KILLED")
+                for future in running:
+                    future.exception()  # wait for the step's thread to see its container go
+                for step in steps.values():
+                    if step.run_id and step.status not in ("Completed", "Failed"):
+                        ws.end_run(step.run_id, "KILLED")
                 raise
         for name, step in steps.items():
             if step.status in ("NotStarted", "Skipped") and step.run_id:
