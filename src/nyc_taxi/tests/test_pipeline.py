@@ -108,7 +108,7 @@ def test_local_runs_all_steps_and_generates_sample(tmp_path, mlflow_store, monke
 
 
 def test_local_runs_a_step_added_to_the_pipeline_yaml(tmp_path, mlflow_store, monkeypatch, capsys):
-    """make local takes its steps from the pipeline YAML: a step added to a copy runs, with no other change."""
+    """make local takes its steps from the pipeline YAML: a step added to a copy runs with no other change."""
     import yaml
     from experiment import EXPERIMENT
 
