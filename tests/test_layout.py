@@ -7,7 +7,10 @@ the check costs no import and sees every path a command can take.
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from importlib import import_module
 from pathlib import Path
 
@@ -170,3 +173,16 @@ def test_the_checks_see_what_they_refuse():
         "cli",
         "testing",
     }
+
+
+def test_scaffold_azure_does_not_hide_the_sdk_from_a_script(tmp_path):
+    """With RUNNER=venv, container_entry.py runs from scaffold/: a script's `import azure...` gets the SDK."""
+    script = tmp_path / "probe.py"
+    script.write_text("import azure.core\nprint(azure.core.__file__)\n")
+    entry = SCAFFOLD / "container_entry.py"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    result = subprocess.run(
+        [sys.executable, str(entry), str(script)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "site-packages" in result.stdout

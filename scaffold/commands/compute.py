@@ -7,14 +7,14 @@ from scaffold import xargs
 
 def define(p) -> None:
     """The cluster's XARGS."""
-    from scaffold import azure_ml
+    from scaffold.azure import compute
 
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--min", type=int, default=0)
     p.add_argument("--idle", type=int, default=0, help="seconds idle before scaling down")
     p.add_argument(
         "--identity",
-        choices=azure_ml.IDENTITIES,
+        choices=compute.IDENTITIES,
         default="system_assigned",
         help="the cluster's managed identity, used by jobs with identity: type: managed",
     )
@@ -22,14 +22,14 @@ def define(p) -> None:
 
 
 def run(args) -> int:
-    from scaffold import azure_ml
+    from scaffold.azure import compute
     from scaffold.config import repo_and_config
 
     options = xargs.parse("compute", args.xargs or [], define)
     if options is None:
         return 0
     repo, config = repo_and_config()
-    return azure_ml.ensure_compute(
+    return compute.ensure_compute(
         repo,
         config,
         args.name,

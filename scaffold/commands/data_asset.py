@@ -16,12 +16,12 @@ def run(args) -> int:
     options = xargs.parse("data-asset", args.xargs or [], define)
     if options is None:
         return 0
-    from scaffold import azure_ml
+    from scaffold.azure import data_assets
     from scaffold.config import repo_and_config
 
     repo, config = repo_and_config()
     if options.local:
-        return azure_ml.register_local_data(repo, args.name, args.path, args.version)
-    return azure_ml.register_data(
+        return data_assets.register_local_data(repo, args.name, args.path, args.version)
+    return data_assets.register_data(
         repo, config, args.name, args.path, args.version, options.dry_run, description=options.description
     )

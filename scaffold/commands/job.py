@@ -38,13 +38,13 @@ def run(args) -> int:
         return local_job.run(repo, config, args.exp, args.file, local)
     if options.serve or options.max_trials != 3:
         raise ScaffoldError("job XARGS: --serve and --max-trials go with --local")
-    from scaffold import azure_ml
+    from scaffold.azure import jobs
 
-    job_options = azure_ml.JobOptions(
+    job_options = jobs.JobOptions(
         overrides=options.overrides,
         name=options.name,
         stream=options.stream,
         web=options.web,
         dry_run=options.dry_run,
     )
-    return azure_ml.submit_job(repo, config, args.exp, args.file, job_options)
+    return jobs.submit_job(repo, config, args.exp, args.file, job_options)
