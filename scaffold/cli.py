@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from importlib import import_module
 
 from scaffold.errors import ScaffoldError
 
@@ -23,6 +24,7 @@ def _terminate(signum, _frame):
 
 
 EPILOG = "Extra arguments after the command's options (XARGS) go to the script, the build or the job."
+JOB_XARGS = "--set key=value ..., --name NAME, --stream, --web, --dry-run, --local [--serve] [--max-trials N]"
 
 
 class Parser(argparse.ArgumentParser):
@@ -82,9 +84,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1, printing links to their runs")
     p.add_argument("--port", type=int, default=5000)
 
-    from scaffold import azure_cli  # noqa: E402  (argument definitions only; no SDK import)
+    p = command("job", "submit the experiment to Azure ML (like az ml job create --file src/EXP/FILE)")
+    p.add_argument("--file", default="azure-ml-job.yaml", help="job YAML in the experiment folder")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help=JOB_XARGS)
 
-    azure_cli.add_commands(command)
+    p = command(
+        "data-asset", "register a local file (uri_file) or folder (uri_folder) as a data asset", exp=False
+    )
+    p.add_argument("--name", default="", help="data asset name")
+    p.add_argument("--path", default="", help="local file or folder")
+    p.add_argument("--version", default="", help="version (default: next version)")
+    p.add_argument("xargs", nargs=argparse.REMAINDER, help="--dry-run, --description TEXT")
+
+    p = command("compute", "create or update an AmlCompute cluster that scales to zero", exp=False)
+    p.add_argument("--name", default="", help="cluster name (default: COMPUTE from config.env)")
+    p.add_argument("--size", default="", help="VM size (default: Standard_DS3_v2)")
+    p.add_argument("--max", default="", help="maximum nodes (default: 4)")
+    p.add_argument(
+        "xargs",
+        nargs=argparse.REMAINDER,
+        help="--dry-run, --min N, --idle SECONDS, --identity system_assigned|user_assigned|none, "
+        "--identity-id ID",
+    )
     return parser
 
 
@@ -101,14 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if getattr(args, "xargs", None) and args.xargs[0] == "--":
         args.xargs = args.xargs[1:]
-    from scaffold import azure_cli
-
-    if args.command in azure_cli.COMMANDS:
-        handler = azure_cli.COMMANDS[args.command]
-    else:
-        from scaffold import commands
-
-        handler = getattr(commands, args.command.replace("-", "_"))
+    handler = import_module(f"scaffold.commands.{args.command.replace('-', '_')}").run
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     try:

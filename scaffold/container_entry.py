@@ -84,7 +84,9 @@ def main() -> None:
         sys.exit("usage: container_entry.py SCRIPT [ARGS...]")
     script = sys.argv[1]
     sys.argv = sys.argv[1:]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    # The script's folder takes this file's place on sys.path, as when the script runs directly: with
+    # RUNNER=venv this file's folder is scaffold/, whose `azure` package would hide the SDK's.
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
     ensure_experiment()
     runpy.run_path(script, run_name="__main__")
 

@@ -1,7 +1,7 @@
 """`make test`: each experiment's tests, with src/common's, in the experiment's own environment.
 
 Every suite writes a JUnit report; the totals are summed into one closing line. The driver's own tests are
-`make test-scaffold` (scaffold/commands.py).
+`make test-scaffold` (scaffold/commands/test_scaffold.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The stand-in for Azure ML's MLflow service, and experiment code run against it as Azure ML runs it.
 
 The stand-in is the real `mlflow server` behind a filter that passes only the MLflow 2 API Azure ML
-implements (sources in scaffold/azureml_mlflow.py). Each pipeline step runs as its own process with the
+implements (sources in scaffold/azure/mlflow_service.py). Each pipeline step runs as its own process with the
 variables Azure ML sets for a job step: MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (a run the platform created),
 MLFLOW_EXPERIMENT_ID and MLFLOW_EXPERIMENT_NAME (listed in mlflow/mlflow#11103 from a job in Azure ML).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold.azureml_mlflow import ALLOWED, API, allowed, azureml_mlflow
+from scaffold.azure.mlflow_service import ALLOWED, API, allowed, serving
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
@@ -33,7 +33,7 @@ def service_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def service(service_dir):
-    with azureml_mlflow(service_dir) as uri:
+    with serving(service_dir) as uri:
         yield uri
 
 

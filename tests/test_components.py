@@ -17,7 +17,8 @@ import pytest
 import yaml
 from conftest import PYTHON, REPO
 
-from scaffold import azure_ml, cli, job_yaml, snapshot
+from scaffold import cli, snapshot
+from scaffold.azure import job_yaml, jobs
 from scaffold.paths import Repo
 
 pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
@@ -112,7 +113,7 @@ def test_staged_pipeline_resolves_every_step_to_the_snapshot(exp):
     repo = Repo(REPO)
     exp_dir = REPO / "src" / exp
     relative = PurePosixPath(JOB_FILE)
-    force = job_yaml.staged_paths(pipeline(exp), relative, azure_ml._component_reader(repo, exp_dir))
+    force = job_yaml.staged_paths(pipeline(exp), relative, jobs._component_reader(repo, exp_dir))
     assert {"docker", "common/components/prep.yml", "common/components/register.yml"} <= set(force)
     with snapshot.staged(exp_dir, repo.common, force) as snap:
         job = job_yaml.load_job(snap.root / JOB_FILE, [], f"src/{exp}/{JOB_FILE}")

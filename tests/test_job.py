@@ -21,7 +21,8 @@ import yaml
 from conftest import PYTHON, REPO, tree_state
 from test_yaml_loads import as_loaded
 
-from scaffold import azure_workspace, cli, experiments, images, job_yaml
+from scaffold import cli, experiments, images
+from scaffold.azure import job_yaml, workspace
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
@@ -116,7 +117,7 @@ class FakeClient:
 @pytest.fixture
 def fake(monkeypatch) -> FakeClient:
     client = FakeClient()
-    monkeypatch.setattr(azure_workspace, "ml_client", lambda repo, config: client)
+    monkeypatch.setattr(workspace, "ml_client", lambda repo, config: client)
     return client
 
 
@@ -266,7 +267,7 @@ def test_pipeline_and_sweep_jobs_use_the_snapshot_everywhere(repo, fake, kind, t
 def test_stream_exit_code_follows_the_job(repo, monkeypatch, capsys):
     for status, code in [("Completed", 0), ("Failed", 1)]:
         client = FakeClient(status)
-        monkeypatch.setattr(azure_workspace, "ml_client", lambda repo, config: client)
+        monkeypatch.setattr(workspace, "ml_client", lambda repo, config: client)
         assert run("job", "--exp", EXP, "--", "--stream") == code
         assert client.jobs.streamed == [client.jobs.received[0]["job"].name]
     assert "finished with status Failed" in capsys.readouterr().err
@@ -288,7 +289,7 @@ def test_stream_past_the_sign_in_token_says_the_job_keeps_running(tmp_path, monk
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import AzureCliCredential
 
-    from scaffold import azure_ml
+    from scaffold.azure import jobs
 
     az = tmp_path / "bin" / "az"
     az.parent.mkdir()
@@ -309,7 +310,7 @@ def test_stream_past_the_sign_in_token_says_the_job_keeps_running(tmp_path, monk
 
     err = io.StringIO()
     with pytest.raises(ScaffoldError) as caught:
-        azure_ml.stream(client, "job-1", FAKE_URL + "job-1", err)
+        jobs.stream(client, "job-1", FAKE_URL + "job-1", err)
     message = str(caught.value)
     assert message.startswith("the Azure sign-in expired while streaming job job-1")
     assert "AADSTS700024" in message and "the job keeps running in Azure ML" in message
@@ -325,7 +326,7 @@ def test_dry_run_prints_job_and_listing_and_connects_to_nothing(repo, monkeypatc
     def refuse(*args, **kwargs):
         raise AssertionError("--dry-run must not connect anywhere")
 
-    monkeypatch.setattr(azure_workspace, "ml_client", refuse)
+    monkeypatch.setattr(workspace, "ml_client", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     before = tree_state(repo / "src")
@@ -481,7 +482,7 @@ def test_sdk_private_names_still_exist():
     from azure.ai.ml._utils._asset_utils import get_ignore_file
 
     checked = f"checked with azure-ai-ml 1.35.2, installed {version('azure-ai-ml')}"
-    assert experimental.module_logger is logging.getLogger(azure_workspace.EXPERIMENTAL_LOGGER), checked
+    assert experimental.module_logger is logging.getLogger(workspace.EXPERIMENTAL_LOGGER), checked
     ignore = get_ignore_file(REPO / "src" / "nyc_taxi")
     assert ignore.path.name == ".amlignore" and ignore.is_file_excluded(
         REPO / "src/nyc_taxi/tests/x.py"
@@ -509,10 +510,10 @@ def test_missing_job_file_and_unknown_experiment(repo, fake, capsys):
 
 def test_missing_settings_stop_before_any_credential_or_upload(repo, monkeypatch, capsys):
     called = []
-    monkeypatch.setattr(azure_workspace, "credential", lambda: called.append(1))
+    monkeypatch.setattr(workspace, "credential", lambda: called.append(1))
     assert run("job", "--exp", EXP) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == f"error: {azure_workspace.NOT_CONFIGURED}" and called == []
+    assert err == f"error: {workspace.NOT_CONFIGURED}" and called == []
 
 
 def test_workspace_settings_env_over_config_env_over_config_json(repo, monkeypatch):
@@ -522,14 +523,14 @@ def test_workspace_settings_env_over_config_env_over_config_json(repo, monkeypat
         '{"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w"}'
     )
     monkeypatch.setenv("WORKSPACE", "w-env")
-    settings = azure_workspace.workspace_settings(Repo(repo), Config(repo))
+    settings = workspace.workspace_settings(Repo(repo), Config(repo))
     assert settings == {"subscription_id": "s-json", "resource_group": "rg-json", "workspace_name": "w-env"}
     (repo / "config.env").write_text("SUBSCRIPTION_ID=s-file\nRESOURCE_GROUP=\nWORKSPACE=w-file\n")
-    settings = azure_workspace.workspace_settings(Repo(repo), Config(repo))
+    settings = workspace.workspace_settings(Repo(repo), Config(repo))
     assert settings["subscription_id"] == "s-file" and settings["workspace_name"] == "w-env"
     (repo / "config.json").unlink()
     with pytest.raises(ScaffoldError, match="workspace not configured"):
-        azure_workspace.workspace_settings(Repo(repo), Config(repo))
+        workspace.workspace_settings(Repo(repo), Config(repo))
 
 
 @pytest.mark.parametrize("error", ["CredentialUnavailableError", "ClientAuthenticationError"])
@@ -545,8 +546,8 @@ def test_credential_failures_are_one_line(monkeypatch, error):
 
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Failing)
     with pytest.raises(ScaffoldError) as info:
-        azure_workspace.credential()
-    assert str(info.value) == azure_workspace.NO_CREDENTIAL
+        workspace.credential()
+    assert str(info.value) == workspace.NO_CREDENTIAL
 
 
 def test_no_credential_end_to_end_fails_fast(tmp_path):
@@ -572,7 +573,7 @@ def test_no_credential_end_to_end_fails_fast(tmp_path):
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == f"error: {azure_workspace.NO_CREDENTIAL}"
+    assert result.stderr.strip().splitlines()[-1] == f"error: {workspace.NO_CREDENTIAL}"
     assert "Traceback" not in result.stderr and "submitting" not in result.stderr
     assert elapsed < 60
 
@@ -594,7 +595,7 @@ def test_data_asset_file_and_folder(repo, fake, capsys):
 
 
 def test_data_asset_dry_run_and_errors(repo, monkeypatch, capsys):
-    monkeypatch.setattr(azure_workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    monkeypatch.setattr(workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
     (repo / "d.csv").write_text("a\n")
     assert run("data-asset", "--name", "d", "--path", "d.csv", "--version", "", "--", "--dry-run") == 0
     assert yaml.safe_load(capsys.readouterr().out)["type"] == "uri_file"
@@ -631,7 +632,7 @@ def test_compute_defaults_scale_to_zero(repo, fake, capsys):
 
 
 def test_compute_dry_run_and_errors(repo, monkeypatch, capsys):
-    monkeypatch.setattr(azure_workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
+    monkeypatch.setattr(workspace, "ml_client", lambda *a: pytest.fail("dry run must not connect"))
     assert run("compute", "--name", "c1", "--size", "", "--max", "3", "--", "--dry-run") == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["min_instances"] == 0 and shown["max_instances"] == 3 and shown["type"] == "amlcompute"

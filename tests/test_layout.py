@@ -7,10 +7,43 @@ the check costs no import and sees every path a command can take.
 from __future__ import annotations
 
 import ast
+import os
+import re
+import subprocess
+import sys
+from importlib import import_module
 from pathlib import Path
 
 SCAFFOLD = Path(__file__).resolve().parents[1] / "scaffold"
-MODULES = {path.stem for path in SCAFFOLD.glob("*.py")}
+
+
+def module_name(path: Path) -> str:
+    """scaffold/azure/jobs.py -> "azure.jobs"; a package's __init__.py is the package ("azure")."""
+    parts = path.relative_to(SCAFFOLD).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path) for path in SCAFFOLD.rglob("*.py")} - {""}
+
+
+def target(dotted: str) -> str | None:
+    """The scaffold module `dotted` (e.g. "scaffold.azure.jobs") names, or None when it is not one."""
+    parts = dotted.split(".")
+    name = ".".join(parts[1:])
+    return name if parts[0] == "scaffold" and name in MODULES else None
+
+
+def dynamic_imports(node: ast.Call) -> list[str]:
+    """Modules `import_module("scaffold.x." + ...)` can import: all whose name starts with the prefix."""
+    if not (isinstance(node.func, ast.Name) and node.func.id == "import_module" and node.args):
+        return []
+    first = node.args[0]
+    if isinstance(first, ast.JoinedStr) and first.values and isinstance(first.values[0], ast.Constant):
+        first = first.values[0]
+    if not (isinstance(first, ast.Constant) and str(first.value).startswith("scaffold.")):
+        return []
+    prefix = str(first.value).removeprefix("scaffold.")
+    return [name for name in sorted(MODULES) if name.startswith(prefix)]
 
 
 def imports(source: str) -> list[tuple[str, str]]:
@@ -20,14 +53,18 @@ def imports(source: str) -> list[tuple[str, str]]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if parts[0] == "scaffold" and len(parts) > 1 and parts[1] in MODULES:
-                    found.append((parts[1], ""))
+                for depth in range(len(parts), 1, -1):  # `import scaffold.azure.jobs` names azure.jobs
+                    if module := target(".".join(parts[:depth])):
+                        found.append((module, ""))
+                        break
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            parts = node.module.split(".")
-            if parts == ["scaffold"]:
-                found += [(alias.name, "") for alias in node.names if alias.name in MODULES]
-            elif parts[0] == "scaffold" and parts[1] in MODULES:
-                found += [(parts[1], alias.name) for alias in node.names]
+            for alias in node.names:
+                if module := target(f"{node.module}.{alias.name}"):  # `from scaffold.azure import jobs`
+                    found.append((module, ""))
+                elif module := target(node.module):
+                    found.append((module, alias.name))
+        elif isinstance(node, ast.Call):
+            found += [(module, "") for module in dynamic_imports(node)]
     return found
 
 
@@ -37,9 +74,10 @@ def private_uses(source: str) -> list[str]:
     bound = set()
     problems = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "scaffold":
-            bound |= {alias.asname or alias.name for alias in node.names if alias.name in MODULES}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scaffold."):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "scaffold"):
+            continue
+        bound |= {alias.asname or alias.name for alias in node.names if target(f"{node.module}.{alias.name}")}
+        if node.module.startswith("scaffold."):
             problems += [
                 f"from {node.module} import {alias.name}"
                 for alias in node.names
@@ -76,7 +114,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def scaffold_sources() -> dict[str, str]:
-    return {path.stem: path.read_text() for path in SCAFFOLD.glob("*.py")}
+    return {module_name(path) or "scaffold": path.read_text() for path in SCAFFOLD.rglob("*.py")}
 
 
 def test_no_import_cycle_between_scaffold_modules():
@@ -89,9 +127,25 @@ def test_no_module_takes_a_private_name_from_another():
     assert not {name: found for name, found in problems.items() if found}
 
 
+def is_command(module: str) -> bool:
+    return module.startswith("commands.")
+
+
 def test_only_cli_imports_the_command_modules():
-    importers = {name for name, targets in graph(scaffold_sources()).items() if "commands" in targets}
+    """Commands sit on top: no helper and no other command imports one; shared code lives below them."""
+    importers = {name for name, targets in graph(scaffold_sources()).items() if any(map(is_command, targets))}
     assert importers == {"cli"}
+
+
+def test_cli_runs_a_command_module_for_every_command():
+    """Each command the parser lists has its module in scaffold/commands/, and each module is a command."""
+    from scaffold.cli import build_parser
+
+    listed = re.findall(r"^    ([a-z][a-z-]*)(?:\s|$)", build_parser().format_help(), re.M)
+    commands = {name.replace("-", "_") for name in listed}
+    assert commands == {name.removeprefix("commands.") for name in MODULES if is_command(name)}
+    for name in commands:
+        assert callable(import_module(f"scaffold.commands.{name}").run), name
 
 
 def test_the_checks_see_what_they_refuse():
@@ -107,3 +161,28 @@ def test_the_checks_see_what_they_refuse():
     assert private_uses(sources["images"]) == ["errors._hidden"]
     plain = {"config": "import scaffold.commands\n", "commands": "import scaffold.config as c\n"}
     assert cycles(graph(plain)) == [["commands", "config", "commands"]]
+    nested = {
+        "cli": "def main(name):\n    return import_module(f'scaffold.commands.{name}')\n",
+        "local_job.run": "from scaffold.local_job import steps\nsteps._start()\n",
+        "testing": "from scaffold.commands.job import define\n",
+    }
+    assert "commands.job" in graph(nested)["cli"]
+    assert graph(nested)["local_job.run"] == {"local_job.steps"}
+    assert private_uses(nested["local_job.run"]) == ["steps._start"]
+    assert {name for name, targets in graph(nested).items() if any(map(is_command, targets))} == {
+        "cli",
+        "testing",
+    }
+
+
+def test_scaffold_azure_does_not_hide_the_sdk_from_a_script(tmp_path):
+    """With RUNNER=venv, container_entry.py runs from scaffold/: a script's `import azure...` gets the SDK."""
+    script = tmp_path / "probe.py"
+    script.write_text("import azure.core\nprint(azure.core.__file__)\n")
+    entry = SCAFFOLD / "container_entry.py"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    result = subprocess.run(
+        [sys.executable, str(entry), str(script)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "site-packages" in result.stdout

@@ -39,9 +39,9 @@ mlflow.register_model(f"runs:/{run.info.run_id}/model", sys.argv[2])
 @pytest.fixture(scope="module")
 def registry(tiny_taxi_model, tmp_path_factory):
     """The stand-in's tracking URI, with the tiny model registered as nyc_taxi_fare version 1."""
-    from scaffold.azureml_mlflow import azureml_mlflow
+    from scaffold.azure.mlflow_service import serving
 
-    with azureml_mlflow(tmp_path_factory.mktemp("azureml-mlflow")) as uri:
+    with serving(tmp_path_factory.mktemp("azureml-mlflow")) as uri:
         env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
         model_dir = tiny_taxi_model[0] / MODEL
         subprocess.run(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import job_yaml, snapshot
+from scaffold import snapshot
+from scaffold.azure import job_yaml
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import sweep
 

@@ -358,9 +358,9 @@ def test_azure_devops_pipelines_use_the_service_connection_variable_group_and_pi
     variables = {v.get("name"): v.get("value") for v in job["variables"] if "name" in v}
     groups = [v["group"] for v in job["variables"] if "group" in v]
     assert groups == ["azure-ml"] and variables["serviceConnection"] == "azure-ml-workspace"
-    azure_cli = [s for s in steps(job) if s.get("task") == "AzureCLI@2"]
-    assert len(azure_cli) == 2  # training, then deploys
-    for task in azure_cli:
+    cli_tasks = [s for s in steps(job) if s.get("task") == "AzureCLI@2"]
+    assert len(cli_tasks) == 2  # training, then deploys
+    for task in cli_tasks:
         assert task["inputs"]["azureSubscription"] == "${{ variables.serviceConnection }}"
         assert "make job" in task["inputs"]["inlineScript"]
     assert job["trigger"]["branches"]["include"] == ["main"]

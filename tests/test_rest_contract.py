@@ -36,7 +36,8 @@ import pytest
 from conftest import PYTHON, REPO
 from test_yaml_loads import ALL, TEMPLATE, azureml_schema
 
-from scaffold import azure_workspace, cli, experiments, job_yaml
+from scaffold import cli, experiments
+from scaffold.azure import job_yaml, workspace
 from scaffold.paths import Repo
 
 pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
@@ -149,7 +150,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch) -> Recorder:
     client = Recorder()
-    monkeypatch.setattr(azure_workspace, "ml_client", lambda repo, config: client)
+    monkeypatch.setattr(workspace, "ml_client", lambda repo, config: client)
     return client
 
 

@@ -23,7 +23,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from scaffold import azure_ml, job_yaml, snapshot
+from scaffold import snapshot
+from scaffold.azure import job_yaml, jobs
 from scaffold.paths import Repo
 
 pytestmark = pytest.mark.filterwarnings("ignore:::azure", "ignore:::marshmallow")
@@ -110,7 +111,7 @@ def as_loaded(path: Path, tmp_path: Path):
         repo, exp_dir = Repo(REPO), REPO / "src" / relative.parts[1]
         inside = PurePosixPath(*relative.parts[2:])
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        force = job_yaml.staged_paths(data, inside, azure_ml._component_reader(repo, exp_dir))
+        force = job_yaml.staged_paths(data, inside, jobs._component_reader(repo, exp_dir))
         with snapshot.staged(exp_dir, repo.common, force) as snap:
             yield snap.root / inside
     else:

@@ -41,7 +41,7 @@ class LocalOptions:
 
 def run(repo: Repo, config: Config, exp: str, file: str, options: LocalOptions, out=None, err=None) -> int:
     """Stage and load the job as `make job` does, then run it here; the exit code is the job's outcome."""
-    from scaffold.azure_ml import default_name, staged_job
+    from scaffold.azure.jobs import default_name, staged_job
 
     out, err = out or sys.stdout, err or sys.stderr
     git = gitinfo.describe(repo.root, [repo.experiment(exp), repo.common])

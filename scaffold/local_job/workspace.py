@@ -1,8 +1,8 @@
 """The workspace side of a local job: Azure ML's MLflow service (the offline stand-in) and the runs in it.
 
-The stand-in (scaffold/azureml_mlflow.py) serves the repository's own store, mlruns/, so `make mlflow-ui`
-shows local jobs beside `make local` runs, and a model a local pipeline registers is the one a local
-deployment serves. It listens on the Docker bridge's gateway address, which containers reach as
+The stand-in (scaffold/azure/mlflow_service.py) serves the repository's own store, mlruns/, so
+`make mlflow-ui` shows local jobs beside `make local` runs, and a model a local pipeline registers is the
+one a local deployment serves. It listens on the Docker bridge's gateway address, which containers reach as
 host.docker.internal and which is not on the machine's network.
 Containers also get mlruns/ mounted at its own path: experiments that `make local` created keep their
 artifacts there, and MLflow writes a run's artifacts where its experiment says.
@@ -93,13 +93,13 @@ def workspace(repo: Repo) -> Iterator[Workspace]:
     """Start the stand-in over the repository's store for the duration of a local job."""
     from mlflow import MlflowClient
 
-    from scaffold.azureml_mlflow import azureml_mlflow
+    from scaffold.azure.mlflow_service import serving
 
     host = bridge_gateway()
     repo.mlruns.mkdir(exist_ok=True)
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the driver's own run bookkeeping
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a model download is one line, not a bar
-    service = azureml_mlflow(repo.mlruns, host=host)
+    service = serving(repo.mlruns, host=host)
     try:
         uri = service.__enter__()
     except RuntimeError as exc:

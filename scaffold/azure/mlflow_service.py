@@ -33,10 +33,10 @@ Refused because MLflow 3 only or not documented for Azure ML: logged-models, run
 aliases, presigned URLs, traces, prompts, webhooks, scorers, datasets, gateway, workspaces, the /api/3.0
 routes, the UI.
 
-    with azureml_mlflow(folder) as uri:  # http://127.0.0.1:<port>
+    with serving(folder) as uri:  # http://127.0.0.1:<port>
         ...  # MLFLOW_TRACKING_URI=uri
 
-By hand: `python -m scaffold.azureml_mlflow [--port N] [FOLDER]` serves until Ctrl-C.
+By hand: `python -m scaffold.azure.mlflow_service [--port N] [FOLDER]` serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _stop(server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def azureml_mlflow(
+def serving(
     folder: str | Path, port: int = 0, timeout: float = 120.0, host: str = "127.0.0.1"
 ) -> Iterator[str]:
     """Run the stand-in with its store in `folder`; yield its tracking URI, http://<host>:<port>.
@@ -237,14 +237,14 @@ def azureml_mlflow(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m scaffold.azureml_mlflow", description=__doc__.splitlines()[0]
+        prog="python -m scaffold.azure.mlflow_service", description=__doc__.splitlines()[0]
     )
     parser.add_argument("folder", nargs="?", help="where the store lives (default: a temporary folder)")
     parser.add_argument("--port", type=int, default=5002, help="port on 127.0.0.1 (default: 5002)")
     args = parser.parse_args(argv)
     folder = args.folder or tempfile.mkdtemp(prefix="azureml-mlflow-")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM also stops the server
-    with azureml_mlflow(folder, args.port) as uri:
+    with serving(folder, args.port) as uri:
         print(f"MLFLOW_TRACKING_URI={uri}  (store: {folder}; Ctrl-C stops)", flush=True)
         try:
             threading.Event().wait()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from scaffold.azure_workspace import one_line, quiet_sdk_logs
+from scaffold.azure.workspace import one_line, quiet_sdk_logs
 from scaffold.errors import ScaffoldError
 
 SDK_LOGGER = "azure.ai.ml"

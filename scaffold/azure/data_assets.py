@@ -1,0 +1,82 @@
+"""Azure ML data assets: register a local file or folder, in the workspace or for local jobs."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from scaffold.azure import job_yaml, workspace
+from scaffold.config import Config
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+
+
+def _data_path(name: str, path: str) -> tuple[Path, str]:
+    """The checked NAME and PATH of a data asset: (absolute path, uri_file or uri_folder)."""
+    if not name:
+        raise ScaffoldError("NAME is required, e.g. make data-asset NAME=my-data PATH=data/my.csv")
+    if not ASSET_NAME.match(name):
+        raise ScaffoldError(f"invalid data asset name {name!r}: letters, digits, '-', '_' and '.'")
+    if not path:
+        raise ScaffoldError("PATH is required: a local file or folder, e.g. PATH=data/my.csv")
+    local = Path(path).expanduser()
+    if not local.exists():
+        raise ScaffoldError(f"no such file or folder: {path}")
+    local = local.resolve()
+    kind = "uri_folder" if local.is_dir() else "uri_file"
+    if kind == "uri_folder" and not any(p.is_file() for p in local.rglob("*")):
+        raise ScaffoldError(f"{path} is an empty folder: nothing to register")
+    return local, kind
+
+
+def register_local_data(repo: Repo, name: str, path: str, version: str, out=None) -> int:
+    """Record a local file or folder as a data asset that `make job ... XARGS=--local` resolves."""
+    from scaffold.local_job import assets
+
+    local, kind = _data_path(name, path)
+    version = assets.register(repo, name, local, kind, version)
+    print(
+        f"recorded local data asset {name}:{version} ({kind}, {path}) in data/{assets.REGISTRY}; "
+        f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it",
+        file=out or sys.stdout,
+    )
+    return 0
+
+
+def register_data(
+    repo: Repo,
+    config: Config,
+    name: str,
+    path: str,
+    version: str,
+    dry_run: bool,
+    description: str = "",
+    out=None,
+) -> int:
+    """Register a local file (uri_file) or folder (uri_folder) as a data asset."""
+    out = out or sys.stdout
+    local, kind = _data_path(name, path)
+    workspace.quiet_sdk_logs()
+    from azure.ai.ml.entities import Data
+
+    asset = Data(
+        name=name, version=version or None, path=str(local), type=kind, description=description or None
+    )
+    files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    shown = f"version {version}" if version else "next version"
+    print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}", file=out)
+    if dry_run:
+        print("# dry run: nothing registered", file=out)
+        print(job_yaml.as_yaml(asset), file=out)
+        return 0
+    client = workspace.ml_client(repo, config)
+    created = workspace.sdk_call("data asset registration", lambda: client.data.create_or_update(asset))
+    print(
+        f"registered data asset {created.name}:{created.version} ({kind}); use azureml:{created.name}@latest",
+        file=out,
+    )
+    return 0

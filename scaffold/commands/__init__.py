@@ -1,0 +1,1 @@
+"""One module per driver command, each with `run(args) -> int`; cli.py imports the one it runs."""

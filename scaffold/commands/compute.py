@@ -1,0 +1,43 @@
+"""`compute`: create or update an AmlCompute cluster that scales to zero."""
+
+from __future__ import annotations
+
+from scaffold import xargs
+
+
+def define(p) -> None:
+    """The cluster's XARGS."""
+    from scaffold.azure import compute
+
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--min", type=int, default=0)
+    p.add_argument("--idle", type=int, default=0, help="seconds idle before scaling down")
+    p.add_argument(
+        "--identity",
+        choices=compute.IDENTITIES,
+        default="system_assigned",
+        help="the cluster's managed identity, used by jobs with identity: type: managed",
+    )
+    p.add_argument("--identity-id", default="", help="resource id of the user-assigned identity")
+
+
+def run(args) -> int:
+    from scaffold.azure import compute
+    from scaffold.config import repo_and_config
+
+    options = xargs.parse("compute", args.xargs or [], define)
+    if options is None:
+        return 0
+    repo, config = repo_and_config()
+    return compute.ensure_compute(
+        repo,
+        config,
+        args.name,
+        args.size,
+        args.max,
+        options.dry_run,
+        min_nodes=options.min,
+        idle=options.idle,
+        identity=options.identity,
+        identity_id=options.identity_id,
+    )

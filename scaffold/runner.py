@@ -1,0 +1,49 @@
+"""Runs a command for an experiment with the chosen runner (its container, or its virtualenv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaffold import experiments, images
+from scaffold.config import Config
+from scaffold.errors import ScaffoldError
+from scaffold.paths import Repo
+
+
+def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options) -> int:
+    """Run a command for an experiment with the chosen runner."""
+    experiments.require(repo, args.exp)
+    secrets = {**config.secrets(), **spec_options.pop("secrets", {})}
+    if args.runner == "venv":
+        from scaffold import venv_runner
+
+        entry = str(Path(__file__).with_name("container_entry.py"))
+        command = ["python", entry, *script_argv[1:]] if script_argv[:1] == ["python"] else script_argv
+        return venv_runner.run(repo, args.exp, command, secrets)
+    from scaffold import containers
+
+    containers.split_run_xargs(getattr(args, "run_xargs", ""))  # refuse unsafe flags before any build
+    image = spec_options.pop("image", None) or images.ensure_experiment(repo, config, args.exp, quiet=True)
+    command = (
+        containers.script_command(script_argv[1], script_argv[2:])
+        if script_argv[:1] == ["python"]
+        else script_argv
+    )
+    spec = containers.RunSpec(
+        repo,
+        args.exp,
+        image,
+        command,
+        secrets=secrets,
+        run_xargs=getattr(args, "run_xargs", ""),
+        **spec_options,
+    )
+    return containers.run(spec)
+
+
+def check_port(port) -> int:
+    """PORT as a number a socket accepts (1-65535), else one line naming the bad value."""
+    text = str(port).strip()
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ScaffoldError(f"PORT must be a port number (1-65535), got {text!r}")
+    return int(text)
