@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,17 +46,23 @@ def run(repo: Repo, config: Config, exp: str, file: str, options: LocalOptions, 
 
     out, err = out or sys.stdout, err or sys.stderr
     git = gitinfo.describe(repo.root, [repo.experiment(exp), repo.common])
-    with staged_job(repo, exp, file, options.overrides, err) as (snap, job, display):
-        spec = _as_data(job)
-        name = options.name or default_name(exp, git)
-        run_dir = _new_run_dir(repo, name)
-        job_run = LocalJob(repo, config, exp, name, display, snap.root, _code_files(snap), run_dir, out, err)
-        try:
-            return job_run.start(spec, git.tags(), options)
-        except BaseException:
-            if not job_run.ran:  # nothing ran: leave no trace of the job
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise
+    with ExitStack() as stack:
+        with ThreadPoolExecutor(1) as starter:  # the MLflow service starts while the SDK loads the YAML
+            service = starter.submit(stack.enter_context, workspace(repo))
+            with staged_job(repo, exp, file, options.overrides, err) as (snap, job, display):
+                spec = _as_data(job)
+                name = options.name or default_name(exp, git)
+                run_dir = _new_run_dir(repo, name)
+                job_run = LocalJob(
+                    repo, config, service.result(), exp, name, display, snap.root, _code_files(snap), run_dir,
+                    out, err,
+                )  # fmt: skip
+                try:
+                    return job_run.start(spec, git.tags(), options)
+                except BaseException:
+                    if not job_run.ran:  # nothing ran: leave no trace of the job
+                        shutil.rmtree(run_dir, ignore_errors=True)
+                    raise
 
 
 def _order(needs: dict[str, set[str]]) -> list[str]:
@@ -98,7 +105,8 @@ def _new_run_dir(repo: Repo, name: str) -> Path:
 class LocalJob:
     """One local job: its steps, their images, containers and runs, and the summary at the end."""
 
-    def __init__(self, repo, config, exp, name, display, snap_root, code_files, run_dir, out, err):
+    def __init__(self, repo, config, ws, exp, name, display, snap_root, code_files, run_dir, out, err):
+        self.ws: Workspace = ws
         self.repo, self.config, self.exp, self.name, self.display = repo, config, exp, name, display
         self.snap_root, self.code_files, self.run_dir = snap_root, code_files, run_dir
         self.out, self.err = out, err
@@ -129,82 +137,82 @@ class LocalJob:
                 f"{self.exp} deploys to an Azure ML {kind} endpoint: emulating its deployment here",
                 file=self.err,
             )
-            with workspace(self.repo) as ws:
-                return deploy.run(
-                    self.repo,
-                    self.config,
-                    self.exp,
-                    self.snap_root,
-                    inputs,
-                    self.run_dir,
-                    ws.uri,
-                    options.serve,
-                )
+            ws = self.ws
+            return deploy.run(
+                self.repo,
+                self.config,
+                self.exp,
+                self.snap_root,
+                inputs,
+                self.run_dir,
+                ws.uri,
+                options.serve,
+            )
         component = spec.get("component") if isinstance(spec.get("component"), dict) else {}
         node = {**component, **{k: v for k, v in spec.items() if k != "component"}}
         node["inputs"] = self.parent_values(spec.get("inputs") or {})
         node["component_inputs"] = component.get("inputs") or {}
-        with workspace(self.repo) as ws:
-            experiment = spec.get("experiment_name") or self.exp
-            experiment_id = ws.experiment(experiment)
-            run_name = spec.get("display_name") or self.name
-            step = self.make_step("job", node)
-            step.run_id = ws.start_run(experiment_id, run_name, {**tags, "azureml.job": self.name})
-            step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
-            return self._execute({"job": step}, {"job": set()}, ws, continue_on_failure=False, prefix=False)
+        ws = self.ws
+        experiment = spec.get("experiment_name") or self.exp
+        experiment_id = ws.experiment(experiment)
+        run_name = spec.get("display_name") or self.name
+        step = self.make_step("job", node)
+        step.run_id = ws.start_run(experiment_id, run_name, {**tags, "azureml.job": self.name})
+        step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
+        return self._execute({"job": step}, {"job": set()}, ws, continue_on_failure=False, prefix=False)
 
     def pipeline(self, spec: dict, tags: dict) -> int:
         parent_inputs = self.parent_values(spec.get("inputs") or {})
         nodes = spec.get("jobs") or {}
         settings = spec.get("settings") or {}
-        with workspace(self.repo) as ws:
-            experiment = spec.get("experiment_name") or self.exp
-            experiment_id = ws.experiment(experiment)
-            parent = ws.start_run(
-                experiment_id, spec.get("display_name") or self.name, {**tags, "azureml.job": self.name}
-            )
-            steps, needs = {}, {}
-            try:
-                for step_name, node in nodes.items():
-                    if node.get("type", "command") != "command":
-                        raise ScaffoldError(
-                            f"{self.display}: step {step_name} is a {node.get('type')} step; only command "
-                            "steps run locally"
-                        )
-                    component = node.get("component")
-                    if not isinstance(component, dict):
-                        raise ScaffoldError(
-                            f"{self.display}: step {step_name} uses the registered component {component}; "
-                            "locally, components come from a file or are inline"
-                        )
-                    resolved, needs[step_name] = self._node_inputs(step_name, node, parent_inputs, nodes)
-                    merged = {
-                        **component,
-                        **{k: v for k, v in node.items() if k not in ("component", "inputs")},
-                    }
-                    merged["inputs"], merged["component_inputs"] = resolved, component.get("inputs") or {}
-                    merged["outputs"] = {**(component.get("outputs") or {}), **(node.get("outputs") or {})}
-                    steps[step_name] = self.make_step(step_name, merged)
-                for step_name, step in steps.items():
-                    step.run_id = ws.start_run(
-                        experiment_id, nodes[step_name].get("display_name") or step_name, tags, parent
+        ws = self.ws
+        experiment = spec.get("experiment_name") or self.exp
+        experiment_id = ws.experiment(experiment)
+        parent = ws.start_run(
+            experiment_id, spec.get("display_name") or self.name, {**tags, "azureml.job": self.name}
+        )
+        steps, needs = {}, {}
+        try:
+            for step_name, node in nodes.items():
+                if node.get("type", "command") != "command":
+                    raise ScaffoldError(
+                        f"{self.display}: step {step_name} is a {node.get('type')} step; only command "
+                        "steps run locally"
                     )
-                    step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
-                code = self._execute(
-                    steps, needs, ws, bool(settings.get("continue_on_step_failure")), prefix=True
+                component = node.get("component")
+                if not isinstance(component, dict):
+                    raise ScaffoldError(
+                        f"{self.display}: step {step_name} uses the registered component {component}; "
+                        "locally, components come from a file or are inline"
+                    )
+                resolved, needs[step_name] = self._node_inputs(step_name, node, parent_inputs, nodes)
+                merged = {
+                    **component,
+                    **{k: v for k, v in node.items() if k not in ("component", "inputs")},
+                }
+                merged["inputs"], merged["component_inputs"] = resolved, component.get("inputs") or {}
+                merged["outputs"] = {**(component.get("outputs") or {}), **(node.get("outputs") or {})}
+                steps[step_name] = self.make_step(step_name, merged)
+            for step_name, step in steps.items():
+                step.run_id = ws.start_run(
+                    experiment_id, nodes[step_name].get("display_name") or step_name, tags, parent
                 )
-            except ScaffoldError:
-                ws.end_run(parent, "FAILED")
-                raise
-            except BaseException:
-                ws.end_run(parent, "KILLED")
-                raise
-            ws.end_run(parent, "FINISHED")
-            print(
-                f"pipeline run: {parent} in experiment {experiment} (make mlflow-ui EXP={experiment})",
-                file=self.out,
+                step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
+            code = self._execute(
+                steps, needs, ws, bool(settings.get("continue_on_step_failure")), prefix=True
             )
-            return code
+        except ScaffoldError:
+            ws.end_run(parent, "FAILED")
+            raise
+        except BaseException:
+            ws.end_run(parent, "KILLED")
+            raise
+        ws.end_run(parent, "FINISHED")
+        print(
+            f"pipeline run: {parent} in experiment {experiment} (make mlflow-ui EXP={experiment})",
+            file=self.out,
+        )
+        return code
 
     def sweep(self, spec: dict, tags: dict, options: LocalOptions) -> int:
         from scaffold.local_job.sweep_run import run_sweep

@@ -14,7 +14,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import sweep
 from scaffold.local_job.steps import Containers
-from scaffold.local_job.workspace import workspace
 
 POLL_SECONDS = 2.0
 
@@ -33,72 +32,68 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     inputs = job.parent_values(spec.get("inputs") or {})
 
     began = time.monotonic()
-    with workspace(job.repo) as ws:
-        experiment = spec.get("experiment_name") or job.exp
-        experiment_id = ws.experiment(experiment)
-        parent = ws.start_run(
-            experiment_id, spec.get("display_name") or job.name, {**tags, "azureml.job": job.name}
+    ws = job.ws
+    experiment = spec.get("experiment_name") or job.exp
+    experiment_id = ws.experiment(experiment)
+    parent = ws.start_run(
+        experiment_id, spec.get("display_name") or job.name, {**tags, "azureml.job": job.name}
+    )
+    steps = []
+    for index, params in enumerate(samples):
+        node = {**trial, "inputs": dict(inputs), "component_inputs": {}, "outputs": {}}
+        values = {f"search_space.{key}": str(value) for key, value in params.items()}
+        step = job.make_step(f"trial_{index}", node, values)
+        step.run_id = ws.start_run(
+            experiment_id, f"trial_{index}", {**tags, "hyperparameters": json.dumps(params)}, parent
         )
-        steps = []
-        for index, params in enumerate(samples):
-            node = {**trial, "inputs": dict(inputs), "component_inputs": {}, "outputs": {}}
-            values = {f"search_space.{key}": str(value) for key, value in params.items()}
-            step = job.make_step(f"trial_{index}", node, values)
-            step.run_id = ws.start_run(
-                experiment_id, f"trial_{index}", {**tags, "hyperparameters": json.dumps(params)}, parent
-            )
-            step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
-            steps.append((step, params))
-        print(
-            f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {_algorithm_name(algorithm)}",
-            file=job.out,
-        )
-        containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
-        job.ran = True
-        concurrent = max(1, min(len(steps), int(limits.get("max_concurrent_trials") or 1)))
-        stopped_early: set[str] = set()
-        try:
-            with ThreadPoolExecutor(max_workers=concurrent) as pool:
-                running = {pool.submit(containers.run, step): step for step, _ in steps}
-                started = {step.name: time.monotonic() for step, _ in steps}
-                while running:
-                    done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        step = running.pop(future)
-                        future.result()
-                        status = "KILLED" if step.name in stopped_early else None
-                        ws.end_run(
-                            step.run_id, status or {"Completed": "FINISHED"}.get(step.status, "FAILED")
+        step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
+        steps.append((step, params))
+    print(
+        f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {_algorithm_name(algorithm)}",
+        file=job.out,
+    )
+    containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
+    job.ran = True
+    concurrent = max(1, min(len(steps), int(limits.get("max_concurrent_trials") or 1)))
+    stopped_early: set[str] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=concurrent) as pool:
+            running = {pool.submit(containers.run, step): step for step, _ in steps}
+            started = {step.name: time.monotonic() for step, _ in steps}
+            while running:
+                done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    step = running.pop(future)
+                    future.result()
+                    status = "KILLED" if step.name in stopped_early else None
+                    ws.end_run(step.run_id, status or {"Completed": "FINISHED"}.get(step.status, "FAILED"))
+                for step in [s for s in running.values() if s.status == "Running"]:
+                    if trial_timeout and time.monotonic() - started[step.name] > trial_timeout:
+                        print(
+                            f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): "
+                            "stopping it",
+                            file=job.out,
                         )
-                    for step in [s for s in running.values() if s.status == "Running"]:
-                        if trial_timeout and time.monotonic() - started[step.name] > trial_timeout:
-                            print(
-                                f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): "
-                                "stopping it",
-                                file=job.out,
-                            )
-                        elif not (
-                            policy and metric and _should_stop(policy, ws, step, steps, metric, goal, job.out)
-                        ):
-                            continue
-                        stopped_early.add(step.name)
-                        containers.stop(step)
-        except BaseException:
-            print("\ninterrupted: stopping the sweep's containers", file=job.err)
-            containers.stop_all()
-            for step, _ in steps:
-                if step.status in ("Running", "NotStarted"):
-                    ws.end_run(step.run_id, "KILLED")
-            ws.end_run(parent, "KILLED")
-            raise
+                    elif not (
+                        policy and metric and _should_stop(policy, ws, step, steps, metric, goal, job.out)
+                    ):
+                        continue
+                    stopped_early.add(step.name)
+                    containers.stop(step)
+    except BaseException:
+        print("\ninterrupted: stopping the sweep's containers", file=job.err)
+        containers.stop_all()
         for step, _ in steps:
-            if step.name in stopped_early:
-                step.status = "Canceled"
-        results = [(params, _last(ws, step, metric)) for step, params in steps]
-        found = sweep.best(
-            [(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal
-        )
-        ws.end_run(parent, "FINISHED" if found else "FAILED")
+            if step.status in ("Running", "NotStarted"):
+                ws.end_run(step.run_id, "KILLED")
+        ws.end_run(parent, "KILLED")
+        raise
+    for step, _ in steps:
+        if step.name in stopped_early:
+            step.status = "Canceled"
+    results = [(params, _last(ws, step, metric)) for step, params in steps]
+    found = sweep.best([(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal)
+    ws.end_run(parent, "FINISHED" if found else "FAILED")
     job.summary({step.name: step for step, _ in steps}, time.monotonic() - began)
     for (step, params), (_, value) in zip(steps, results):
         shown = "no value" if value is None else f"{value:.4f}"
