@@ -333,7 +333,6 @@ class LocalJob:
             "HOME": "/tmp",
             "PYTHONUNBUFFERED": "1",
             "MPLCONFIGDIR": "/tmp/matplotlib",
-            "AZUREML_CR_EXECUTION_WORKING_DIR_PATH": step.container_workdir,
             **{k: str(v) for k, v in (node.get("environment_variables") or {}).items()},
         }
         return step
