@@ -52,6 +52,10 @@ def tracking(service, monkeypatch):
     for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_REGISTRY_URI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", service)
+    # mlflow.set_registry_uri also writes MLFLOW_REGISTRY_URI into os.environ, and so does putting the old
+    # value back: set through monkeypatch, the variable is removed again after the test, so later
+    # subprocesses of this session do not register into ./mlflow.db.
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", service)
     mlflow.set_tracking_uri(service)
     mlflow.set_registry_uri(service)
     yield service

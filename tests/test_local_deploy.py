@@ -42,7 +42,8 @@ def registry(tiny_taxi_model, tmp_path_factory):
     from scaffold.azure.mlflow_service import serving
 
     with serving(tmp_path_factory.mktemp("azureml-mlflow")) as uri:
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env["MLFLOW_TRACKING_URI"] = uri  # tracking and registry both: no MLFLOW_REGISTRY_URI from elsewhere
         model_dir = tiny_taxi_model[0] / MODEL
         subprocess.run(
             [PYTHON, "-c", REGISTER, str(model_dir), MODEL], env=env, check=True, capture_output=True
