@@ -264,17 +264,18 @@ def daemon_answers() -> bool:
     return check.returncode == 0
 
 
-def stop(name: str) -> None:
+def stop(*names: str) -> None:
+    """Stop the containers (one `docker stop` for all, so they stop in parallel)."""
     subprocess.run(
-        ["docker", "stop", "-t", str(STOP_TIMEOUT), name],
+        ["docker", "stop", "-t", str(STOP_TIMEOUT), *names],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
     )
 
 
-def remove(name: str) -> None:
-    """Force-remove the container if it is still there (a no-op when --rm already did it)."""
+def remove(*names: str) -> None:
+    """Force-remove the containers still there (a no-op for those --rm already removed)."""
     subprocess.run(
-        ["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        ["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
     )

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STOP_TIMEOUT = 10
+from scaffold import containers
+
 HOST_ALIAS = "host.docker.internal"  # the MLflow stand-in, as seen from a container
 
 
@@ -41,6 +42,7 @@ class Step:
     env: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
     container: str = ""
+    started: float = 0.0  # time.monotonic() when its container started
     status: str = "NotStarted"
     exit_code: int | None = None
     seconds: float = 0.0
@@ -98,7 +100,7 @@ class Containers:
                 return 130
             self.started.add(container)
         step.log.parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
+        step.started = time.monotonic()
         step.status = "Running"
         # A session of its own: Ctrl-C reaches the driver only, which stops the containers itself.
         process = subprocess.Popen(
@@ -117,7 +119,7 @@ class Containers:
                 self.out.write(f"[{step.name}] {line}" if self.prefix else line)
                 self.out.flush()
         step.exit_code = process.wait()
-        step.seconds = time.monotonic() - started
+        step.seconds = time.monotonic() - step.started
         if self.stopping.is_set() and step.exit_code != 0:
             step.status = "Canceled"
         else:
@@ -129,13 +131,10 @@ class Containers:
         with self._lock:
             self.stopping.set()
             names = sorted(self.started)
-        if not names:
-            return
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["docker", "stop", "-t", str(STOP_TIMEOUT), *names], check=False, **quiet)
-        subprocess.run(["docker", "rm", "-f", *names], check=False, **quiet)
+        if names:
+            containers.stop(*names)
+            containers.remove(*names)
 
     def stop(self, step: Step) -> None:
         """Stop one step's container (an early-terminated sweep trial); its run() then returns."""
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["docker", "stop", "-t", str(STOP_TIMEOUT), step.container], check=False, **quiet)
+        containers.stop(step.container)

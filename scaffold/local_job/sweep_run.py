@@ -59,7 +59,6 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     try:
         with ThreadPoolExecutor(max_workers=concurrent) as pool:
             running = {pool.submit(containers.run, step): step for step, _ in steps}
-            started = {step.name: time.monotonic() for step, _ in steps}
             while running:
                 done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -67,15 +66,20 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
                     future.result()
                     status = "KILLED" if step.name in stopped_early else None
                     ws.end_run(step.run_id, status or {"Completed": "FINISHED"}.get(step.status, "FAILED"))
-                for step in [s for s in running.values() if s.status == "Running"]:
-                    if trial_timeout and time.monotonic() - started[step.name] > trial_timeout:
+                live = [s for s in running.values() if s.status == "Running"]
+                # Each trial's metric history, read once per poll (every policy check compares them all).
+                histories = {s.name: _history(ws, s, metric) for s, _ in steps} if live and policy else {}
+                for step in live:
+                    if trial_timeout and time.monotonic() - step.started > trial_timeout:
                         print(
                             f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): "
                             "stopping it",
                             file=job.out,
                         )
                     elif not (
-                        policy and metric and _should_stop(policy, ws, step, steps, metric, goal, job.out)
+                        policy
+                        and metric
+                        and _should_stop(policy, step, steps, histories, metric, goal, job.out)
                     ):
                         continue
                     stopped_early.add(step.name)
@@ -92,7 +96,10 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
         if step.name in stopped_early:
             step.status = "Canceled"
     results = [(params, _last(ws, step, metric)) for step, params in steps]
-    found = sweep.best([(p, v) for (p, v), (s, _) in zip(results, steps) if s.status == "Completed"], goal)
+    # Trials that did not complete count as having no value, so the index stays the trial's own.
+    found = sweep.best(
+        [(p, v if s.status == "Completed" else None) for (p, v), (s, _) in zip(results, steps)], goal
+    )
     ws.end_run(parent, "FINISHED" if found else "FAILED")
     job.summary({step.name: step for step, _ in steps}, time.monotonic() - began)
     for (step, params), (_, value) in zip(steps, results):
@@ -111,11 +118,11 @@ def _algorithm_name(algorithm) -> str:
     return algorithm.get("type", "random") if isinstance(algorithm, dict) else str(algorithm)
 
 
-def _should_stop(policy, ws, step, steps, metric: str, goal: str, out) -> bool:
-    history = sweep.read_history(ws.client, step.run_id, metric)
-    others = [(s, sweep.read_history(ws.client, s.run_id, metric)) for s, _ in steps if s is not step]
-    finished = [s.status not in ("Running", "NotStarted") for s, _ in others]
-    if policy.should_stop(history, [h for _, h in others], goal, finished):
+def _should_stop(policy, step, steps, histories: dict, metric: str, goal: str, out) -> bool:
+    history = histories[step.name]
+    others = [s for s, _ in steps if s is not step]
+    finished = [s.status not in ("Running", "NotStarted") for s in others]
+    if policy.should_stop(history, [histories[s.name] for s in others], goal, finished):
         print(
             f"sweep: early termination stops {step.name} after {len(history)} reports of {metric}", file=out
         )
@@ -123,6 +130,12 @@ def _should_stop(policy, ws, step, steps, metric: str, goal: str, out) -> bool:
     return False
 
 
+def _history(ws, step, metric: str) -> list[float]:
+    return (
+        sweep.read_history(ws.client, step.run_id, metric) if metric and step.status != "NotStarted" else []
+    )
+
+
 def _last(ws, step, metric: str):
-    history = sweep.read_history(ws.client, step.run_id, metric) if metric else []
+    history = _history(ws, step, metric)
     return history[-1] if history else None

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from scaffold import tracking
+from scaffold.container_entry import EXPERIMENT_KIND
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 PARENT_TAG = "mlflow.parentRunId"
 
 
