@@ -45,12 +45,16 @@ help:
 	@echo "  arguments), RUNNER=docker|venv, GPUS=all, PORT. Settings live in config.env; secrets in .env."
 
 # uv (from PyPI, at the version requirements.txt pins) installs the lock: exact versions, hashes checked.
+# The venv gets no pip of its own (seeding it is most of a cold venv's time): the host's pip installs uv
+# into it, or, where the host has none recent enough (pip >= 22.3 for --python), the venv's ensurepip.
 # uv trusts the system's certificate store, as pip does (a company proxy's CA is installed there).
 export UV_SYSTEM_CERTS ?= 1
 $(STAMP): requirements.lock
 	@echo "setting up $(VENV) from requirements.lock with uv (first run only)" >&2
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check "$$(grep -m1 '^uv==' requirements.txt)"
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	@test -x $(VENV)/bin/uv || { if $(PYTHON) -m pip --python $(PY) --version >/dev/null 2>&1; \
+	  then pip="$(PYTHON) -m pip --python $(PY)"; else $(PY) -m ensurepip >/dev/null && pip="$(PY) -m pip" || exit 1; fi; \
+	  $$pip install -q --disable-pip-version-check "$$(grep -m1 '^uv==' requirements.txt)"; }
 	@$(VENV)/bin/uv pip sync --python $(PY) --require-hashes requirements.lock
 	@cp requirements.lock $(STAMP)
 
