@@ -205,14 +205,15 @@ class LockUpdate:
 
 
 def lock_update(spec: ImageSpec) -> LockUpdate | None:
-    """How to build `spec` on top of the newest local image of its context that differs only in its lock, or
-    None when a full build is needed.
+    """How to build `spec` on top of the newest local image of its context that differs only in its
+    requirements, or None when a full build is needed.
 
     It is used only when the result is the full build's: the image has `spec`'s name and recipe hash (every
-    file but requirements.txt and the lock, the build arguments); the new lock pins every package the old one did (uv installs,
-    it does not uninstall: a dropped package means a full build); the Dockerfile copies the lock alone and,
-    after that, runs only its one install step and sets only metadata (see `lock_install_steps`); fewer
-    than MAX_UPDATES updates are layered already. That install step then runs as it would in a full build.
+    file but requirements.txt and the lock, and the build arguments); the new lock pins every package the
+    old one did (uv installs, it does not uninstall: a dropped package means a full build); the Dockerfile
+    copies the lock alone and, after that, runs only its one install step and sets only metadata (see
+    `lock_install_steps`); fewer than MAX_UPDATES updates are layered already. That install step then runs
+    as in a full build, and uv installs only what the earlier image lacks.
     """
     lock = spec.context / LOCK
     steps = lock_install_steps((spec.context / "Dockerfile").read_text()) if lock.is_file() else None
@@ -253,9 +254,9 @@ def lock_install_steps(dockerfile: str) -> str | None:
     them), when a build on top of an image of its previous lock can run them; else None.
 
     They can when the Dockerfile has one FROM and no ONBUILD, copies the lock by itself and in no other COPY
-    or ADD (nor requirements.txt, `.` or a wildcard), and after that COPY has one RUN and otherwise only metadata: the
-    earlier image then holds everything the earlier instructions made, and the RUN sees the same user,
-    folder and environment as in a full build.
+    or ADD (nor requirements.txt, `.` or a wildcard), and after that COPY has one RUN and otherwise only
+    metadata: the earlier image then holds everything the earlier instructions made, and the RUN sees the
+    same user, folder and environment as in a full build.
     """
     from dockerfile_parse import DockerfileParser
 
@@ -265,9 +266,11 @@ def lock_install_steps(dockerfile: str) -> str | None:
     if kinds.count("FROM") != 1 or "ONBUILD" in kinds:
         return None
     sources = [
-        [word for word in step["value"].split() if not word.startswith("--")][:-1]
-        if step["instruction"] in ("COPY", "ADD")
-        else []
+        (
+            [word for word in step["value"].split() if not word.startswith("--")][:-1]
+            if step["instruction"] in ("COPY", "ADD")
+            else []
+        )
         for step in steps
     ]
     copies = [
