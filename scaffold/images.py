@@ -1,5 +1,9 @@
 """Experiment images: tagged by a hash of their docker/ context, built only when that hash is new.
 
+When only requirements.lock changed since an image of the same context was built here (a package added or
+upgraded), the new image is built on top of that one with the Dockerfile's own lock install (uv installs
+only what is not there yet), instead of reinstalling the whole lock; see `lock_update`.
+
 Docker is reached through its CLI, as for runs: `docker image inspect` answers "is it built?" in about
 0.04 s (importing the Docker SDK alone costs 0.1-0.3 s), and `docker build` streams its own progress.
 """
@@ -8,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
+import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -23,10 +30,17 @@ if TYPE_CHECKING:
     from scaffold.paths import Repo
 
 HASH_LABEL = "scaffold.context-hash"
+RECIPE_LABEL = "scaffold.recipe-hash"  # the context's hash without requirements.txt and .lock
+LOCKED_LABEL = "scaffold.locked-names"  # the packages the image's lock pins
+UPDATES_LABEL = "scaffold.lock-updates"  # lock updates layered on the last full build
+MAX_UPDATES = 5  # then a full build again, so that replaced versions do not pile up in layers
+LOCK = "requirements.lock"
+REQUIREMENTS = ("requirements.txt", LOCK)  # what a package added changes
 
 
-def context_hash(context: Path, build_args: dict[str, str]) -> str:
-    """Hash of every file in the build context (path, exec bit, bytes) and the build arguments."""
+def context_hash(context: Path, build_args: dict[str, str], skip: tuple[str, ...] = ()) -> str:
+    """Hash of every file in the build context (path, exec bit, bytes) and the build arguments; files named
+    in `skip` (paths relative to the context) are left out."""
     if not (context / "Dockerfile").is_file():
         raise ScaffoldError(f"no Dockerfile in {context}")
     digest = hashlib.sha256()
@@ -35,6 +49,8 @@ def context_hash(context: Path, build_args: dict[str, str]) -> str:
         if "__pycache__" in path.parts or (path.is_dir() and not path.is_symlink()):
             continue
         relative = path.relative_to(context).as_posix()
+        if relative in skip:
+            continue
         if path.name == ".env" or path.name.startswith(".env."):
             raise ScaffoldError(
                 f"{context.name}/{relative}: secrets never go in a build context (Docker would receive it); "
@@ -71,6 +87,10 @@ class ImageSpec:
     @property
     def tag(self) -> str:
         return f"{self.name}:{self.hash}"
+
+    @property
+    def recipe_hash(self) -> str:
+        return context_hash(self.context, self.build_args, skip=REQUIREMENTS)
 
 
 def experiment_image(exp_dir: Path, base_image: str, extra_args: dict[str, str] | None = None) -> ImageSpec:
@@ -158,27 +178,149 @@ def ensure(spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=Non
             if not quiet:
                 print(f"image {tag} is up to date (built meanwhile by another command)", file=out)
             return tag
-        print(f"building {tag} from {spec.context}", file=out)
-        _build(spec, tag, no_cache, out)
+        update = None if no_cache else lock_update(spec)
+        if update:
+            print(
+                f"building {tag} from {spec.context}: only requirements.txt/.lock changed since"
+                f" {update.previous}, so the lock's install step runs on top of that image",
+                file=out,
+            )
+            try:
+                _build(spec, tag, False, out, update)
+            except ScaffoldError as exc:
+                print(f"{exc}; building from scratch instead", file=out)
+                update = None
+        if not update:
+            print(f"building {tag} from {spec.context}", file=out)
+            _build(spec, tag, no_cache, out)
     print(f"built {tag} (also tagged {spec.name}:latest)", file=out)
     return tag
 
 
-def _build(spec: ImageSpec, tag: str, no_cache: bool, out) -> None:
+class LockUpdate:
+    """A build on top of an earlier image of the same context: its Dockerfile, and the update's number."""
+
+    def __init__(self, previous: str, dockerfile: str, number: int):
+        self.previous, self.dockerfile, self.number = previous, dockerfile, number
+
+
+def lock_update(spec: ImageSpec) -> LockUpdate | None:
+    """How to build `spec` on top of the newest local image of its context that differs only in its
+    requirements, or None when a full build is needed.
+
+    It is used only when the result is the full build's: the image has `spec`'s name and recipe hash (every
+    file but requirements.txt and the lock, and the build arguments); the new lock pins every package the
+    old one did (uv installs, it does not uninstall: a dropped package means a full build); the Dockerfile
+    copies the lock alone and, after that, runs only its one install step and sets only metadata (see
+    `lock_install_steps`); fewer than MAX_UPDATES updates are layered already. That install step then runs
+    as in a full build, and uv installs only what the earlier image lacks.
+    """
+    lock = spec.context / LOCK
+    steps = lock_install_steps((spec.context / "Dockerfile").read_text()) if lock.is_file() else None
+    if steps is None:
+        return None
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--filter", f"reference={spec.name}", "--filter"]
+        + [f"label={RECIPE_LABEL}={spec.recipe_hash}", "--format", "{{.ID}}"],
+        capture_output=True,
+        text=True,
+    )
+    newest = listed.stdout.split()[:1] if listed.returncode == 0 else []
+    if not newest:
+        return None
+    found = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", newest[0]],
+        capture_output=True,
+        text=True,
+    )
+    labels = (json.loads(found.stdout) if found.returncode == 0 else None) or {}
+    from scaffold.lockfiles import locked_versions
+
+    updates = int(labels.get(UPDATES_LABEL) or 0)
+    if LOCKED_LABEL not in labels or updates >= MAX_UPDATES:
+        return None
+    if not set(labels[LOCKED_LABEL].split()) <= set(locked_versions(lock)):
+        return None
+    previous = f"{spec.name}:{labels.get(HASH_LABEL, newest[0])}"
+    return LockUpdate(previous, f"FROM {newest[0]}\n{steps}", updates + 1)
+
+
+# After the lock's COPY, only these may follow the install step: none changes what that step sees.
+_METADATA = {"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL", "MAINTAINER", "ARG"}
+
+
+def lock_install_steps(dockerfile: str) -> str | None:
+    """The Dockerfile's instructions from `COPY requirements.lock ...` on (with the ARGs declared before
+    them), when a build on top of an image of its previous lock can run them; else None.
+
+    They can when the Dockerfile has one FROM and no ONBUILD, copies the lock by itself and in no other COPY
+    or ADD (nor requirements.txt, `.` or a wildcard), and after that COPY has one RUN and otherwise only
+    metadata: the earlier image then holds everything the earlier instructions made, and the RUN sees the
+    same user, folder and environment as in a full build.
+    """
+    from dockerfile_parse import DockerfileParser
+
+    parsed = DockerfileParser(fileobj=io.BytesIO(dockerfile.encode()))
+    steps = [step for step in parsed.structure if step["instruction"] != "COMMENT"]
+    kinds = [step["instruction"] for step in steps]
+    if kinds.count("FROM") != 1 or "ONBUILD" in kinds:
+        return None
+    sources = [
+        (
+            [word for word in step["value"].split() if not word.startswith("--")][:-1]
+            if step["instruction"] in ("COPY", "ADD")
+            else []
+        )
+        for step in steps
+    ]
+    copies = [
+        i
+        for i, names in enumerate(sources)
+        if any(name in (".", "./", *REQUIREMENTS) or any(c in name for c in "*?[") for name in names)
+    ]
+    if len(copies) != 1 or sources[copies[0]] != [LOCK]:
+        return None
+    after = kinds[copies[0] + 1 :]
+    if after.count("RUN") != 1 or set(after) - _METADATA - {"RUN"}:
+        return None
+    start = kinds.index("FROM") + 1
+    args = [step["content"] for step in steps[start : copies[0]] if step["instruction"] == "ARG"]
+    return "".join(args + [step["content"] for step in steps[copies[0] :]])
+
+
+def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | None = None) -> None:
     """`docker build` with the classic builder (as Azure ML builds), its progress streamed; on failure,
-    name the step that failed and its last output. The build stops with the driver."""
+    name the step that failed and its last output. The build stops with the driver. With `update`, the
+    Dockerfile is the update's (on top of an earlier image), given on stdin; the context is the same."""
     argv = ["docker", "build", "--rm", "--force-rm", "-t", tag, "-t", f"{spec.name}:latest"]
     argv += ["--no-cache"] if no_cache else []
+    argv += ["-f", "-"] if update else []
     for key, value in spec.build_args.items():
-        argv += ["--build-arg", f"{key}={value}"]
-    for key, value in {**spec.labels, HASH_LABEL: tag.split(":", 1)[1]}.items():
+        if not update or re.search(rf"^ARG\s+{re.escape(key)}\b", update.dockerfile, re.M):
+            argv += ["--build-arg", f"{key}={value}"]
+    labels = {**spec.labels, HASH_LABEL: tag.split(":", 1)[1], RECIPE_LABEL: spec.recipe_hash}
+    lock = spec.context / LOCK
+    if lock.is_file():
+        from scaffold.lockfiles import locked_versions
+
+        labels[LOCKED_LABEL] = " ".join(sorted(locked_versions(lock)))
+        labels[UPDATES_LABEL] = str(update.number if update else 0)
+    for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     step, recent = "", []
     process = subprocess.Popen(
-        [*argv, str(spec.context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        [*argv, str(spec.context)],
+        stdin=subprocess.PIPE if update else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
+        if update:
+            process.stdin.write(update.dockerfile)
+            process.stdin.close()
         for line in process.stdout:
             out.write(line)
             out.flush()
