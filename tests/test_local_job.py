@@ -54,6 +54,105 @@ def test_literals_are_written_as_azure_ml_writes_them():
     assert [bindings.literal(v) for v in (True, 3, 0.5, "a b")] == ["True", "3", "0.5", "a b"]
 
 
+LITERALS_COMPONENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: literals
+inputs:
+  flag: {type: boolean, default: true}
+  quiet: {type: boolean, default: false}
+  other: {type: boolean}
+  rate: {type: number}
+  count: {type: integer}
+command: echo ${{inputs.flag}} ${{inputs.quiet}} ${{inputs.other}} ${{inputs.rate}} ${{inputs.count}}
+environment: {image: python:3.11}
+"""
+LITERALS_PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+inputs: {switch: false, ratio: 1}
+jobs:
+  bound:
+    component: ./component.yml
+    inputs:
+      other: ${{parent.inputs.switch}}
+      rate: ${{parent.inputs.ratio}}
+      count: 2
+  literal:
+    component: ./component.yml
+    inputs: {flag: false, other: true, rate: 0.001, count: 7}
+settings: {default_compute: azureml:cpu}
+"""
+LITERALS_COMMAND = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
+type: command
+inputs: {flag: true, quiet: false, count: 3, rate: 0.5, word: "true"}
+command: echo ${{inputs.flag}} ${{inputs.quiet}} ${{inputs.count}} ${{inputs.rate}} ${{inputs.word}}
+environment: {image: python:3.11}
+compute: azureml:cpu
+"""
+LITERALS_SWEEP = """\
+$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+type: sweep
+inputs: {flag: true, n: 1}
+trial:
+  command: echo ${{inputs.flag}} ${{inputs.n}} ${{search_space.x}}
+  environment: {image: python:3.11}
+sampling_algorithm: grid
+search_space:
+  x: {type: choice, values: [1, 2]}
+objective: {goal: maximize, primary_metric: m}
+limits: {max_total_trials: 2}
+compute: azureml:cpu
+"""
+
+
+def test_boolean_literals_reach_the_command_as_the_sdk_sends_them(tmp_path):
+    """The SDK sends str(value) (True/False); its dump writes 1/0, which the local job must not use.
+
+    Checked against the SDK's own REST conversion (private: pinned by test_rest_contract's CHECKED_WITH).
+    """
+    from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
+    from test_rest_contract import ARM, serialized
+
+    from scaffold.azure.job_yaml import load_job
+    from scaffold.local_job.run import _as_data
+
+    (tmp_path / "component.yml").write_text(LITERALS_COMPONENT)
+    (tmp_path / "pipeline.yml").write_text(LITERALS_PIPELINE)
+    (tmp_path / "command.yml").write_text(LITERALS_COMMAND)
+
+    def sent(inputs: dict) -> dict:
+        return {name: value["value"] for name, value in inputs.items()}
+
+    command = load_job(tmp_path / "command.yml", [], "command.yml")
+    local = {name: bindings.literal(v) for name, v in _as_data(command)["inputs"].items()}
+    command.environment = f"{ARM}/environments/e/versions/1"
+    assert local == sent(serialized(to_rest_job_object(command))["properties"]["inputs"])
+    assert local == {"flag": "True", "quiet": "False", "count": "3", "rate": "0.5", "word": "true"}
+
+    pipeline = load_job(tmp_path / "pipeline.yml", [], "pipeline.yml")
+    data = _as_data(pipeline)
+    for node in pipeline.jobs.values():
+        node._component = f"{ARM}/components/literals/versions/1"  # as the SDK does after uploading it
+    body = serialized(to_rest_job_object(pipeline))["properties"]
+    parent = {name: bindings.literal(v) for name, v in data["inputs"].items()}
+    assert parent == sent(body["inputs"]) == {"switch": "False", "ratio": "1"}
+    step = {name: bindings.literal(v) for name, v in data["jobs"]["literal"]["inputs"].items()}
+    assert step == sent(body["jobs"]["literal"]["inputs"])
+    assert step == {"flag": "False", "other": "True", "rate": "0.001", "count": "7"}
+    defaults = data["jobs"]["literal"]["component"]["inputs"]
+    assert [bindings.literal(defaults[n]["default"]) for n in ("flag", "quiet")] == ["True", "False"]
+    assert data["jobs"]["bound"]["inputs"]["other"] == {"path": "${{parent.inputs.switch}}"}
+
+    (tmp_path / "sweep.yml").write_text(LITERALS_SWEEP)
+    sweep = _as_data(load_job(tmp_path / "sweep.yml", [], "sweep.yml"))
+    assert {name: bindings.literal(v) for name, v in sweep["inputs"].items()} == {"flag": "True", "n": "1"}
+
+    overridden = load_job(tmp_path / "command.yml", [{"inputs.flag": "false"}], "command.yml")
+    assert _as_data(overridden)["inputs"]["flag"] == "false"  # --set values stay strings, as sent
+
+
 def test_local_assets_resolve_latest_and_each_version(tmp_path):
     repo = Repo(tmp_path)
     first, second = tmp_path / "data" / "v1", tmp_path / "elsewhere" / "v2.csv"
