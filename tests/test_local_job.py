@@ -201,6 +201,10 @@ for key, value in args.items():
         seen[key + "_text"] = path.read_text()
     elif path.is_dir() and key != "--out":
         seen[key + "_files"] = sorted(p.name for p in path.iterdir())
+# ./outputs and ./logs of the working directory: Azure ML uploads them to the step's run
+for folder, text in (("outputs", "from " + sys.argv[1]), ("logs", "log of " + sys.argv[1])):
+    pathlib.Path(folder, "deep").mkdir(parents=True, exist_ok=True)
+    pathlib.Path(folder, "deep", folder + ".txt").write_text(text)
 if sys.argv[1] == "fail":
     sys.exit(3)
 if sys.argv[1] == "sleep":
@@ -223,6 +227,7 @@ inputs:
     type: uri_folder
     path: azureml:{exp}-folder:1
   greeting: hello
+  verbose: true
 jobs:
   first:
     type: command
@@ -234,6 +239,8 @@ jobs:
       table: ${{{{parent.inputs.table}}}}
       folder: ${{{{parent.inputs.folder}}}}
       greeting: ${{{{parent.inputs.greeting}}}}
+      verbose: ${{{{parent.inputs.verbose}}}}
+      quiet: false
       count: 3
       notes:
         type: uri_file
@@ -247,7 +254,8 @@ jobs:
     command: >-
       python probe.py first --table ${{{{inputs.table}}}} --folder ${{{{inputs.folder}}}}
       --greeting ${{{{inputs.greeting}}}} --count ${{{{inputs.count}}}} --notes ${{{{inputs.notes}}}}
-      --extra ${{{{inputs.extra}}}} --out ${{{{outputs.out}}}}
+      --extra ${{{{inputs.extra}}}} --verbose ${{{{inputs.verbose}}}} --quiet ${{{{inputs.quiet}}}}
+      --out ${{{{outputs.out}}}}
   second:
     type: command
     code: .
@@ -302,6 +310,21 @@ def runs_of(repo: Path, experiment: str, job: str):
     return parents, children
 
 
+def run_folders(repo: Path, run_id: str) -> dict[str, str]:
+    """The files under the run's outputs/ and logs/ artifacts, and their text, read back from the store."""
+    import mlflow.artifacts
+
+    client, found, folders = mlflow_client(repo), {}, ["outputs", "logs"]
+    while folders:
+        for item in client.list_artifacts(run_id, folders.pop()):
+            if item.is_dir:
+                folders.append(item.path)
+            else:
+                uri = f"{client.get_run(run_id).info.artifact_uri}/{item.path}"
+                found[item.path] = mlflow.artifacts.load_text(uri)
+    return found
+
+
 @pytest.fixture(scope="module")
 def template_exp(module_repo):
     """An experiment made from the template, with a CSV file and a folder registered as local assets."""
@@ -339,6 +362,7 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     second = json.loads((jobs_dir(module_repo, name) / "second" / "out" / "seen.json").read_text())
     args = first["args"]
     assert args["--greeting"] == "hi" and args["--count"] == "3"  # parent input with --set, and a literal
+    assert args["--verbose"] == "True" and args["--quiet"] == "False"  # booleans, as the SDK sends them
     assert first["--table_text"] == "value,other\n1.5,a\n2.5,b\n"  # uri_file asset @latest
     assert args["--table"].endswith("/INPUT_table/table.csv")
     assert first["--folder_files"] == ["one.txt"]  # uri_folder asset at version 1, not the latest
@@ -351,6 +375,11 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     run_ids = {r.info.run_name: r.info.run_id for r in children}
     assert first["mlflow"]["MLFLOW_RUN_ID"] == run_ids["first"]
     assert first["mlflow"]["MLFLOW_TRACKING_URI"].startswith("http://host.docker.internal:")
+    for step in ("first", "second"):  # what the step left in ./outputs and ./logs, in its run
+        assert run_folders(module_repo, run_ids[step]) == {
+            "outputs/deep/outputs.txt": f"from {step}",
+            "logs/deep/logs.txt": f"log of {step}",
+        }
     assert not (module_repo / "src" / template_exp / "data").exists()  # nothing written into src/
 
 
@@ -388,6 +417,11 @@ def test_a_failing_step_is_one_line_and_its_dependents_do_not_run(module_repo, t
     parents, children = runs_of(module_repo, template_exp, name)
     statuses = {r.info.run_name: r.info.status for r in children}
     assert parents[0].info.status == "FAILED" and statuses == {"first": "FAILED", "second": "KILLED"}
+    failed = next(r for r in children if r.info.run_name == "first")
+    assert run_folders(module_repo, failed.info.run_id) == {  # uploaded whatever the outcome
+        "outputs/deep/outputs.txt": "from fail",
+        "logs/deep/logs.txt": "log of fail",
+    }
 
 
 @pytest.mark.docker

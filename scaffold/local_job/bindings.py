@@ -6,10 +6,10 @@ it has a value, and dropped otherwise (an optional input that was not given). A 
 `$[[ ]]` is an error that names it. Pipeline node inputs bind to `${{parent.inputs.x}}` and
 `${{parent.jobs.<step>.outputs.<output>}}`.
 
-Literals reach the command as the SDK sends them: `str(value)`, so a YAML `true` is `True` (azure-ai-ml 1.35.2,
-`LiteralJobInput(value=str(input_value))` in `entities/_job/_input_output_helpers.py`; a component's boolean
-default goes as `'True'` too). Learn does not say how the service writes a literal into the command; it is
-taken to write the value it receives. The SDK's own dump writes a boolean literal as 1/0:
+Literals reach the command as the SDK sends them: `str(value)`, so a YAML `true` is `True` (azure-ai-ml
+1.35.2, `LiteralJobInput(value=str(input_value))` in `entities/_job/_input_output_helpers.py`; a component's
+boolean default goes as `'True'` too). Learn does not say how the service writes a literal into the command;
+it is taken to write the value it receives. The SDK's own dump writes a boolean literal as 1/0:
 `typed_literals` puts the booleans back.
 """
 
