@@ -382,7 +382,9 @@ request = urllib.request.Request(
 urllib.request.urlopen(request, timeout=60).read()
 '''
 
-SLEEP, TRIAL_TIMEOUT = 15, 25  # seconds; trial_2 waits for trial_0 (2 at a time): 30 s after its submission
+# Seconds. The SDK floors trial_timeout at 60 (`_get_floored_timeout`, azure-ai-ml 1.35.2). trial_2 starts
+# when trial_0 ends (2 trials at a time), so it ends some 2 * SLEEP s after its submission: over the timeout.
+SLEEP, TRIAL_TIMEOUT = 36, 60
 
 SWEEP = f"""\
 $schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
@@ -420,7 +422,7 @@ def sweep_exp(module_repo):
     exp = unique_name("sw")
     assert driver(module_repo, "new-exp", f"--exp={exp}").returncode == 0
     (module_repo / "src" / exp / "trial.py").write_text(TRIAL)
-    (module_repo / "src" / exp / "sweep-check.yaml").write_text(SWEEP.format(exp=exp))
+    (module_repo / "src" / exp / "sweep-check.yaml").write_text(SWEEP.replace("{exp}", exp))
     yield exp
     remove_images(exp)
 
