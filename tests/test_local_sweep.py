@@ -1,5 +1,5 @@
 """The local sweep's logic against Azure ML's documented rules, the SDK's own dump of sweep.yaml and a real
-MLflow store."""
+MLflow store; then one real sweep (Docker) for the trial loop's bookkeeping."""
 
 from __future__ import annotations
 
