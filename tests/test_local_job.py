@@ -54,6 +54,105 @@ def test_literals_are_written_as_azure_ml_writes_them():
     assert [bindings.literal(v) for v in (True, 3, 0.5, "a b")] == ["True", "3", "0.5", "a b"]
 
 
+LITERALS_COMPONENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+name: literals
+inputs:
+  flag: {type: boolean, default: true}
+  quiet: {type: boolean, default: false}
+  other: {type: boolean}
+  rate: {type: number}
+  count: {type: integer}
+command: echo ${{inputs.flag}} ${{inputs.quiet}} ${{inputs.other}} ${{inputs.rate}} ${{inputs.count}}
+environment: {image: python:3.11}
+"""
+LITERALS_PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+inputs: {switch: false, ratio: 1}
+jobs:
+  bound:
+    component: ./component.yml
+    inputs:
+      other: ${{parent.inputs.switch}}
+      rate: ${{parent.inputs.ratio}}
+      count: 2
+  literal:
+    component: ./component.yml
+    inputs: {flag: false, other: true, rate: 0.001, count: 7}
+settings: {default_compute: azureml:cpu}
+"""
+LITERALS_COMMAND = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
+type: command
+inputs: {flag: true, quiet: false, count: 3, rate: 0.5, word: "true"}
+command: echo ${{inputs.flag}} ${{inputs.quiet}} ${{inputs.count}} ${{inputs.rate}} ${{inputs.word}}
+environment: {image: python:3.11}
+compute: azureml:cpu
+"""
+LITERALS_SWEEP = """\
+$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+type: sweep
+inputs: {flag: true, n: 1}
+trial:
+  command: echo ${{inputs.flag}} ${{inputs.n}} ${{search_space.x}}
+  environment: {image: python:3.11}
+sampling_algorithm: grid
+search_space:
+  x: {type: choice, values: [1, 2]}
+objective: {goal: maximize, primary_metric: m}
+limits: {max_total_trials: 2}
+compute: azureml:cpu
+"""
+
+
+def test_boolean_literals_reach_the_command_as_the_sdk_sends_them(tmp_path):
+    """The SDK sends str(value) (True/False); its dump writes 1/0, which the local job must not use.
+
+    Checked against the SDK's own REST conversion (private: pinned by test_rest_contract's CHECKED_WITH).
+    """
+    from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
+    from test_rest_contract import ARM, serialized
+
+    from scaffold.azure.job_yaml import load_job
+    from scaffold.local_job.run import _as_data
+
+    (tmp_path / "component.yml").write_text(LITERALS_COMPONENT)
+    (tmp_path / "pipeline.yml").write_text(LITERALS_PIPELINE)
+    (tmp_path / "command.yml").write_text(LITERALS_COMMAND)
+
+    def sent(inputs: dict) -> dict:
+        return {name: value["value"] for name, value in inputs.items()}
+
+    command = load_job(tmp_path / "command.yml", [], "command.yml")
+    local = {name: bindings.literal(v) for name, v in _as_data(command)["inputs"].items()}
+    command.environment = f"{ARM}/environments/e/versions/1"
+    assert local == sent(serialized(to_rest_job_object(command))["properties"]["inputs"])
+    assert local == {"flag": "True", "quiet": "False", "count": "3", "rate": "0.5", "word": "true"}
+
+    pipeline = load_job(tmp_path / "pipeline.yml", [], "pipeline.yml")
+    data = _as_data(pipeline)
+    for node in pipeline.jobs.values():
+        node._component = f"{ARM}/components/literals/versions/1"  # as the SDK does after uploading it
+    body = serialized(to_rest_job_object(pipeline))["properties"]
+    parent = {name: bindings.literal(v) for name, v in data["inputs"].items()}
+    assert parent == sent(body["inputs"]) == {"switch": "False", "ratio": "1"}
+    step = {name: bindings.literal(v) for name, v in data["jobs"]["literal"]["inputs"].items()}
+    assert step == sent(body["jobs"]["literal"]["inputs"])
+    assert step == {"flag": "False", "other": "True", "rate": "0.001", "count": "7"}
+    defaults = data["jobs"]["literal"]["component"]["inputs"]
+    assert [bindings.literal(defaults[n]["default"]) for n in ("flag", "quiet")] == ["True", "False"]
+    assert data["jobs"]["bound"]["inputs"]["other"] == {"path": "${{parent.inputs.switch}}"}
+
+    (tmp_path / "sweep.yml").write_text(LITERALS_SWEEP)
+    sweep = _as_data(load_job(tmp_path / "sweep.yml", [], "sweep.yml"))
+    assert {name: bindings.literal(v) for name, v in sweep["inputs"].items()} == {"flag": "True", "n": "1"}
+
+    overridden = load_job(tmp_path / "command.yml", [{"inputs.flag": "false"}], "command.yml")
+    assert _as_data(overridden)["inputs"]["flag"] == "false"  # --set values stay strings, as sent
+
+
 def test_local_assets_resolve_latest_and_each_version(tmp_path):
     repo = Repo(tmp_path)
     first, second = tmp_path / "data" / "v1", tmp_path / "elsewhere" / "v2.csv"
@@ -102,6 +201,10 @@ for key, value in args.items():
         seen[key + "_text"] = path.read_text()
     elif path.is_dir() and key != "--out":
         seen[key + "_files"] = sorted(p.name for p in path.iterdir())
+# ./outputs and ./logs of the working directory: Azure ML uploads them to the step's run
+for folder, text in (("outputs", "from " + sys.argv[1]), ("logs", "log of " + sys.argv[1])):
+    pathlib.Path(folder, "deep").mkdir(parents=True, exist_ok=True)
+    pathlib.Path(folder, "deep", folder + ".txt").write_text(text)
 if sys.argv[1] == "fail":
     sys.exit(3)
 if sys.argv[1] == "sleep":
@@ -124,6 +227,7 @@ inputs:
     type: uri_folder
     path: azureml:{exp}-folder:1
   greeting: hello
+  verbose: true
 jobs:
   first:
     type: command
@@ -135,6 +239,8 @@ jobs:
       table: ${{{{parent.inputs.table}}}}
       folder: ${{{{parent.inputs.folder}}}}
       greeting: ${{{{parent.inputs.greeting}}}}
+      verbose: ${{{{parent.inputs.verbose}}}}
+      quiet: false
       count: 3
       notes:
         type: uri_file
@@ -148,7 +254,8 @@ jobs:
     command: >-
       python probe.py first --table ${{{{inputs.table}}}} --folder ${{{{inputs.folder}}}}
       --greeting ${{{{inputs.greeting}}}} --count ${{{{inputs.count}}}} --notes ${{{{inputs.notes}}}}
-      --extra ${{{{inputs.extra}}}} --out ${{{{outputs.out}}}}
+      --extra ${{{{inputs.extra}}}} --verbose ${{{{inputs.verbose}}}} --quiet ${{{{inputs.quiet}}}}
+      --out ${{{{outputs.out}}}}
   second:
     type: command
     code: .
@@ -203,6 +310,21 @@ def runs_of(repo: Path, experiment: str, job: str):
     return parents, children
 
 
+def run_folders(repo: Path, run_id: str) -> dict[str, str]:
+    """The files under the run's outputs/ and logs/ artifacts, and their text, read back from the store."""
+    import mlflow.artifacts
+
+    client, found, folders = mlflow_client(repo), {}, ["outputs", "logs"]
+    while folders:
+        for item in client.list_artifacts(run_id, folders.pop()):
+            if item.is_dir:
+                folders.append(item.path)
+            else:
+                uri = f"{client.get_run(run_id).info.artifact_uri}/{item.path}"
+                found[item.path] = mlflow.artifacts.load_text(uri)
+    return found
+
+
 @pytest.fixture(scope="module")
 def template_exp(module_repo):
     """An experiment made from the template, with a CSV file and a folder registered as local assets."""
@@ -240,6 +362,7 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     second = json.loads((jobs_dir(module_repo, name) / "second" / "out" / "seen.json").read_text())
     args = first["args"]
     assert args["--greeting"] == "hi" and args["--count"] == "3"  # parent input with --set, and a literal
+    assert args["--verbose"] == "True" and args["--quiet"] == "False"  # booleans, as the SDK sends them
     assert first["--table_text"] == "value,other\n1.5,a\n2.5,b\n"  # uri_file asset @latest
     assert args["--table"].endswith("/INPUT_table/table.csv")
     assert first["--folder_files"] == ["one.txt"]  # uri_folder asset at version 1, not the latest
@@ -252,6 +375,11 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     run_ids = {r.info.run_name: r.info.run_id for r in children}
     assert first["mlflow"]["MLFLOW_RUN_ID"] == run_ids["first"]
     assert first["mlflow"]["MLFLOW_TRACKING_URI"].startswith("http://host.docker.internal:")
+    for step in ("first", "second"):  # what the step left in ./outputs and ./logs, in its run
+        assert run_folders(module_repo, run_ids[step]) == {
+            "outputs/deep/outputs.txt": f"from {step}",
+            "logs/deep/logs.txt": f"log of {step}",
+        }
     assert not (module_repo / "src" / template_exp / "data").exists()  # nothing written into src/
 
 
@@ -289,6 +417,11 @@ def test_a_failing_step_is_one_line_and_its_dependents_do_not_run(module_repo, t
     parents, children = runs_of(module_repo, template_exp, name)
     statuses = {r.info.run_name: r.info.status for r in children}
     assert parents[0].info.status == "FAILED" and statuses == {"first": "FAILED", "second": "KILLED"}
+    failed = next(r for r in children if r.info.run_name == "first")
+    assert run_folders(module_repo, failed.info.run_id) == {  # uploaded whatever the outcome
+        "outputs/deep/outputs.txt": "from fail",
+        "logs/deep/logs.txt": "log of fail",
+    }
 
 
 @pytest.mark.docker

@@ -1,5 +1,5 @@
 """The local sweep's logic against Azure ML's documented rules, the SDK's own dump of sweep.yaml and a real
-MLflow store."""
+MLflow store; then one real sweep (Docker) for the trial loop's bookkeeping."""
 
 from __future__ import annotations
 
@@ -362,3 +362,121 @@ def test_read_history_orders_by_step_then_timestamp(tmp_path):
     client.set_terminated(run)
     assert sweep.read_history(client, run, "val_r2") == [0.0, 0.1, 0.2, 0.3]
     assert sweep.read_history(client, run, "missing") == []
+
+
+# --- a real sweep: the trial loop's bookkeeping -------------------------------------------------------------
+
+TRIAL = '''\
+"""A trial that sleeps, then fails (case 0) or logs `score` = case through MLflow's REST API."""
+import json, os, sys, time, urllib.request
+
+case = int(sys.argv[1])
+time.sleep(float(sys.argv[2]))
+if case == 0:
+    sys.exit(3)
+body = {"run_id": os.environ["MLFLOW_RUN_ID"], "key": "score", "value": case,
+        "timestamp": int(time.time() * 1000), "step": 0}
+request = urllib.request.Request(
+    os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/runs/log-metric", json.dumps(body).encode(),
+    {"Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=60).read()
+'''
+
+# Seconds. The SDK floors trial_timeout at 60 (`_get_floored_timeout`, azure-ai-ml 1.35.2). trial_2 starts
+# when trial_0 ends (2 trials at a time), so it ends some 2 * SLEEP s after its submission: over the timeout.
+SLEEP, TRIAL_TIMEOUT = 36, 60
+
+SWEEP = f"""\
+$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json
+type: sweep
+experiment_name: {{exp}}
+compute: azureml:cpu-cluster
+trial:
+  code: .
+  environment:
+    build:
+      path: docker
+  command: python trial.py ${{{{search_space.case}}}} {SLEEP}
+search_space:
+  case:
+    type: choice
+    values: [0, 1, 2]
+sampling_algorithm: grid
+objective:
+  goal: maximize
+  primary_metric: score
+early_termination:  # present, so that metrics are read every poll; never stops a trial
+  type: median_stopping
+  delay_evaluation: 1000
+limits:
+  max_total_trials: 3
+  max_concurrent_trials: 2
+  trial_timeout: {TRIAL_TIMEOUT}
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_exp(module_repo):
+    from conftest import driver, remove_images, unique_name
+
+    exp = unique_name("sw")
+    assert driver(module_repo, "new-exp", f"--exp={exp}").returncode == 0
+    (module_repo / "src" / exp / "trial.py").write_text(TRIAL)
+    (module_repo / "src" / exp / "sweep-check.yaml").write_text(SWEEP.replace("{exp}", exp))
+    yield exp
+    remove_images(exp)
+
+
+@pytest.mark.docker
+def test_a_sweep_judges_trials_by_their_own_index_start_and_one_read_per_poll(
+    module_repo, sweep_exp, monkeypatch
+):
+    """trial_0 fails, trial_1 and trial_2 complete with score 1 and 2; trial_2 starts when trial_0 ends.
+
+    - the best is named by its own index (trial_2), though trial_0 did not complete;
+    - trial_timeout counts from each trial's container start: trial_2 runs SLEEP s, under the timeout,
+      but has waited SLEEP s before it, so from its submission it is over;
+    - each trial's metric history is read once per poll, not once per other trial that the policy checks.
+    """
+    from conftest import unique_name
+
+    from scaffold.config import Config
+    from scaffold.local_job import run as local_job
+    from scaffold.local_job import sweep_run
+    from scaffold.paths import Repo
+
+    reads: list[list[str]] = [[]]  # run ids whose history was read, one list per poll
+    read_history, wait = sweep.read_history, sweep_run.wait
+
+    def counted_read(client, run_id, metric):
+        reads[-1].append(run_id)
+        return read_history(client, run_id, metric)
+
+    def counted_wait(*args, **kwargs):
+        reads.append([])
+        return wait(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "read_history", counted_read)
+    monkeypatch.setattr(sweep_run, "wait", counted_wait)
+    for variable in ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"):
+        monkeypatch.setenv(variable, "false")  # the local job sets them; restored after the test
+    out, err = io.StringIO(), io.StringIO()
+    name = unique_name("sweep")
+    options = local_job.LocalOptions(name=name, max_trials=3)
+    try:
+        code = local_job.run(
+            Repo(module_repo), Config(module_repo), sweep_exp, "sweep-check.yaml", options, out, err
+        )
+    except ScaffoldError as exc:
+        code = f"error: {exc}"
+    shown = out.getvalue() + err.getvalue()
+    problems = []
+    if code != 0 or "best: trial_2 with score 2.0000" not in shown:
+        problems.append(f"the best should be trial_2 with score 2 (exit {code})")
+    if "passed trial_timeout" in shown:
+        problems.append("a trial was stopped by trial_timeout, counted from its submission")
+    twice = [poll for poll in reads if len(poll) != len(set(poll))]
+    if twice:
+        problems.append(f"{len(twice)} of {len(reads)} polls read a history more than once: {twice[0]}")
+    assert max(len(set(poll)) for poll in reads) >= 2, "no poll saw two trials: nothing was compared"
+    assert not problems, "\n".join(problems) + "\n" + shown[-3000:]

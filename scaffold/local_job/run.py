@@ -6,7 +6,11 @@ a copy of the staged snapshot as its working directory, its inputs and outputs m
 bindings resolved, and the MLflow variables Azure ML sets, pointing at the offline stand-in of Azure ML's
 MLflow service. Pipeline steps start as soon as the steps they read from are done, each in its own
 container. Everything a job writes stays under data/.jobs/<job name>/: one folder per step with its outputs,
-`.logs/<step>.log` and `.wd/<step>/` (the working directory, with what the step left in it).
+`.logs/<step>.log` and `.wd/<step>/` (the working directory, with what the step left in it). When a step
+ends, whatever its outcome, what it wrote to `./outputs` and `./logs` there becomes artifacts of its run, as
+Azure ML uploads them (Learn, "Train models with the Azure Machine Learning CLI": "If you write any files to
+these directories during your job, these files will get uploaded to the job's run history"; `./logs` is
+uploaded as it is written there, here at the end too).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from scaffold.paths import Repo
 JOBS = ".jobs"
 DATA_TYPES = {"uri_file", "uri_folder", "mltable"}
 MLFLOW_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}
+RUN_FOLDERS = ("outputs", "logs")  # what Azure ML uploads from a step's working directory to its run
 
 
 @dataclass
@@ -85,7 +90,7 @@ def _as_data(job) -> dict:
 
     buffer = io.StringIO()
     job.dump(buffer)
-    return yaml.safe_load(buffer.getvalue())
+    return bindings.typed_literals(job, yaml.safe_load(buffer.getvalue()))
 
 
 def _new_run_dir(repo: Repo, name: str) -> Path:
@@ -387,6 +392,7 @@ class LocalJob:
                         name = running.pop(future)
                         future.result()
                         step = steps[name]
+                        self.upload_run_folders(step)
                         ws.end_run(step.run_id, MLFLOW_STATUS.get(step.status, "FAILED"))
                         if step.status == "Failed" and not failed:
                             failed = name
@@ -411,6 +417,21 @@ class LocalJob:
                 f"step {failed} failed with exit code {step.exit_code}; its log: {self.show(step.log)}", 1
             )
         return 0
+
+    def upload_run_folders(self, step: Step) -> None:
+        """After the step's container ended: its ./outputs and ./logs as artifacts of its run."""
+        from mlflow.exceptions import MlflowException
+
+        for folder in RUN_FOLDERS:
+            path = step.workdir / folder
+            if step.run_id and path.is_dir() and any(path.iterdir()):
+                try:
+                    self.ws.client.log_artifacts(step.run_id, str(path), folder)
+                except (MlflowException, OSError) as exc:  # the files stay in the step's working directory
+                    first = str(exc).strip().splitlines()[:1] or [type(exc).__name__]
+                    print(
+                        f"warning: {step.name}: ./{folder} not uploaded to its run: {first[0]}", file=self.err
+                    )
 
     def show(self, path: Path) -> str:
         return str(path.relative_to(self.repo.root)) if path.is_relative_to(self.repo.root) else str(path)

@@ -64,6 +64,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
                 for future in done:
                     step = running.pop(future)
                     future.result()
+                    job.upload_run_folders(step)
                     status = "KILLED" if step.name in stopped_early else None
                     ws.end_run(step.run_id, status or {"Completed": "FINISHED"}.get(step.status, "FAILED"))
                 live = [s for s in running.values() if s.status == "Running"]
