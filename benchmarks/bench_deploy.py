@@ -145,8 +145,8 @@ def report(result: dict, requests: int) -> str:
         f"{requests:,} requests per configuration at concurrency 8, 127.0.0.1 inside one taxi_online "
         "container; the Python load generator shares the cores with the server. Same model "
         "(HistGradientBoosting, default hyperparameters, 100k training trips) behind both servers: score.py "
-        "under `azmlinfsrv` (body `input_data`, split orientation) and `mlflow models serve --env-manager "
-        "local` (`dataframe_split`).\n\n"
+        "under `azmlinfsrv` (body `input_data`, split orientation; the trees scored by Treelite) and `mlflow "
+        "models serve --env-manager local` (`dataframe_split`; scikit-learn's `predict`).\n\n"
         + table(headers, rows)
         + "\n\nBatch: taxi_batch's `local.py` (batch_driver.py `init()`/`run()`, one thread per process) "
         + f"over {one['rows']:,} rows in {one['files']} Parquet files, mini-batches of 2 files, best of 2: "

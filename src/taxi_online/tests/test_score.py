@@ -230,3 +230,49 @@ def test_columns_trained_in_another_order_are_refused(tmp_path, train_tiny, monk
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
     with pytest.raises(RuntimeError, match="trained on columns"):
         score.init()
+
+
+@pytest.mark.filterwarnings("ignore:.*integer column")
+def test_treelite_predicts_what_scikit_learn_predicts_on_taxi_trips(tmp_path, monkeypatch):
+    """The model as train builds it (default hyperparameters), scored on other trips than its training's."""
+    import mlflow.sklearn
+    import numpy as np
+    import score
+    from mlflow.models import infer_signature
+
+    from common.cities import NYC
+    from common.generator import generate_frame
+    from common.model import SKOPS_TRUSTED_TYPES, build_model
+    from common.schema import FEATURES, TARGET
+
+    frame = generate_frame(NYC, 20_000, seed=5)
+    model = build_model().fit(frame[FEATURES], frame[TARGET])
+    example = frame[FEATURES].head(5)
+    mlflow.sklearn.save_model(
+        model,
+        tmp_path / "m",
+        signature=infer_signature(example, model.predict(example)),
+        input_example=example,
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
+    )
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    score.init()
+    trips = generate_frame(NYC, 20_000, seed=6)[FEATURES]
+    expected = model.predict(trips)
+    got = score.predict(trips.to_numpy(np.float64))
+    assert np.abs(got - expected).max() < 1e-9
+    answer = score.run(json.dumps({"input_data": plain(trips.head(3))}))
+    assert answer == pytest.approx(expected[:3], abs=1e-9)
+
+
+def test_a_model_treelite_scores_differently_is_refused(tiny_model, monkeypatch):
+    """init() compares Treelite with scikit-learn on the input example: a disagreement stops the server."""
+    import score
+
+    _, path, _ = tiny_model
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(path))
+    score.init()  # they agree
+    correct = score.predict
+    monkeypatch.setattr(score, "predict", lambda matrix: correct(matrix) + 0.01)
+    with pytest.raises(RuntimeError, match="Treelite predicts .* for the input example, scikit-learn"):
+        score.init()
