@@ -19,9 +19,10 @@ from pathlib import Path
 
 
 def serve(folder: Path, port: int) -> None:
-    import uvicorn  # first, as in `mlflow server`'s uvicorn process: MLflow's app then takes its security
-
-    from mlflow.server import constants  # middleware (is_running_as_server in mlflow/server/__init__.py)
+    # uvicorn first, as in `mlflow server`'s uvicorn process: MLflow's app then takes its security middleware
+    # (is_running_as_server in mlflow/server/__init__.py).
+    import uvicorn
+    from mlflow.server import constants
 
     store = f"sqlite:///{folder / 'mlflow.db'}"
     artifact_root = "mlflow-artifacts:/"  # what `mlflow server` uses when it serves artifacts
