@@ -99,6 +99,35 @@ def test_allowed_routes_are_real_mlflow_routes_and_mlflow3_routes_are_not_allowe
     assert allowed("PUT", "/api/2.0/mlflow-artifacts/artifacts/1/run/artifacts/model/MLmodel")
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_server_is_one_process_started_as_mlflow_3_15_starts_it(service):
+    import mlflow
+
+    # scaffold/azure/mlflow_app.py hands MLflow's app the variables `mlflow server` 3.15 hands it
+    # (mlflow/server/__init__.py _run_server): check it again when upgrading MLflow.
+    assert mlflow.__version__.startswith("3.15."), mlflow.__version__
+    servers = [
+        pid
+        for pid in _children(os.getpid())
+        if b"scaffold.azure.mlflow_app" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(servers) == 1
+    assert _children(servers[0]) == []  # no second server process, no job runner
+
+
 def test_refuses_logged_models_like_azure_ml(service, service_dir, tracking):
     import mlflow
     from mlflow.exceptions import MlflowException

@@ -7,8 +7,9 @@ body (Azure/azure-sdk-for-python#44896: "failed with error code 404 != 200. Resp
 azureml-examples works around it with save_model + log_artifacts + register_model
 (Azure/azureml-examples#3885; #3868 and #3891 pin an older MLflow instead).
 
-So this runs `mlflow server` (SQLite store, artifacts proxied through the server, so a client needs only the
-tracking URI, as in Azure ML where artifacts also go through the service) behind a small filter that passes
+So this runs MLflow's own tracking server, the app `mlflow server` serves, in one process (mlflow_app.py;
+SQLite store, artifacts proxied through the server, so a client needs only the tracking URI, as in Azure ML
+where artifacts also go through the service) behind a small filter that passes
 ALLOWED and answers everything else 404 with an empty body, noting each refusal in refused.log. The MLflow
 client sends the same REST paths to an http:// tracking URI as to Azure's azureml:// one: azureml-mlflow
 1.62.0.post6 (`_store/tracking/store.py`, `_store/model_registry/model_registry.py`) subclasses MLflow's own
@@ -202,17 +203,15 @@ def serving(
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     upstream, log = _free_port(), folder / "server.log"
-    argv = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifacts-destination", str(folder / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(upstream), "--workers", "1",
-    ]  # fmt: skip
+    # What `mlflow server --workers 1` serves, in one process (scaffold/azure/mlflow_app.py says why).
+    argv = [sys.executable, "-m", "scaffold.azure.mlflow_app", str(folder), str(upstream)]
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     with open(folder / "mlflow.db.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(log, "ab") as output:
             server = subprocess.Popen(
-                argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=os.name == "posix",
             )  # fmt: skip
         try:

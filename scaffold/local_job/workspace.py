@@ -10,9 +10,11 @@ artifacts there, and MLflow writes a run's artifacts where its experiment says.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -91,8 +93,6 @@ class Workspace:
 @contextmanager
 def workspace(repo: Repo) -> Iterator[Workspace]:
     """Start the stand-in over the repository's store for the duration of a local job."""
-    from mlflow import MlflowClient
-
     from scaffold.azure.mlflow_service import serving
 
     host = bridge_gateway()
@@ -100,11 +100,14 @@ def workspace(repo: Repo) -> Iterator[Workspace]:
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the driver's own run bookkeeping
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a model download is one line, not a bar
     service = serving(repo.mlruns, host=host)
+    with ThreadPoolExecutor(1) as importer:  # the driver's MLflow client loads while the server starts
+        mlflow = importer.submit(importlib.import_module, "mlflow")
+        try:
+            uri = service.__enter__()
+        except RuntimeError as exc:
+            raise ScaffoldError(f"the MLflow service did not start: {exc}") from None
     try:
-        uri = service.__enter__()
-    except RuntimeError as exc:
-        raise ScaffoldError(f"the MLflow service did not start: {exc}") from None
-    try:
-        yield Workspace(uri, uri.replace(host, "host.docker.internal"), MlflowClient(uri, uri), repo)
+        client = mlflow.result().MlflowClient(uri, uri)
+        yield Workspace(uri, uri.replace(host, "host.docker.internal"), client, repo)
     finally:
         service.__exit__(None, None, None)

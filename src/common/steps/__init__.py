@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from common.errors import DataError
 from common.experiment import Experiment
-from common.steps import evaluate, prep, register, train
 
-STEPS = {"prep": prep, "train": train, "evaluate": evaluate, "register": register}
+STEPS = ("prep", "train", "evaluate", "register")  # modules of this package
 
 
-def build_parser(experiment: Experiment) -> argparse.ArgumentParser:
+def build_parser(experiment: Experiment, steps: tuple[str, ...] = STEPS) -> argparse.ArgumentParser:
     """`main.py <step> [options]`, one sub-command per step."""
     parser = argparse.ArgumentParser(
         prog="main.py",
         description=f"{experiment.name}: taxi fare pipeline steps ({experiment.city.currency})",
     )
     commands = parser.add_subparsers(dest="step", required=True)
-    for name, module in STEPS.items():
+    for name in steps:
+        module = importlib.import_module(f"{__name__}.{name}")
         sub = commands.add_parser(name, help=module.__doc__.splitlines()[0])
+        sub.set_defaults(run=module.run)
         module.add_arguments(sub, experiment)
     return parser
 
@@ -28,9 +30,13 @@ def build_parser(experiment: Experiment) -> argparse.ArgumentParser:
 def main(argv: list[str] | None, experiment: Experiment) -> int:
     """Run one step; bad data, or data that cannot be read or written, prints `error: ...` and exits 2
     instead of a traceback."""
-    args = build_parser(experiment).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Each pipeline step is its own process: load only its module, so prep and register start without
+    # scikit-learn and matplotlib. Anything else (--help, a typo) gets every step.
+    steps = (argv[0],) if argv and argv[0] in STEPS else STEPS
+    args = build_parser(experiment, steps).parse_args(argv)
     try:
-        STEPS[args.step].run(args, experiment)
+        args.run(args, experiment)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
