@@ -198,17 +198,12 @@ def check_port_free(port: int) -> None:
             ) from None
 
 
-def prepare_mounts(repo: Repo) -> None:
-    """Create mounted folders as the invoking user, before Docker would create them as root."""
-    for folder in (repo.data, repo.mlruns):
-        folder.mkdir(exist_ok=True)
-
-
 def run(spec: RunSpec) -> int:
     """Run the container in the foreground; return its exit code; never leave it behind."""
     if shutil.which("docker") is None:
         raise ScaffoldError("docker CLI not found on PATH; install Docker, or use RUNNER=venv")
-    prepare_mounts(spec.repo)
+    for folder in (spec.repo.data, spec.repo.mlruns):  # as the user, before Docker creates them as root
+        folder.mkdir(exist_ok=True)
     env = {**os.environ, **spec.secrets}
     received: list[int] = []
 
@@ -266,16 +261,9 @@ def daemon_answers() -> bool:
 
 def stop(*names: str) -> None:
     """Stop the containers (one `docker stop` for all, so they stop in parallel)."""
-    subprocess.run(
-        ["docker", "stop", "-t", str(STOP_TIMEOUT), *names],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
+    subprocess.run(["docker", "stop", "-t", str(STOP_TIMEOUT), *names], capture_output=True)
 
 
 def remove(*names: str) -> None:
     """Force-remove the containers still there (a no-op for those --rm already removed)."""
-    subprocess.run(
-        ["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-    )
+    subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
