@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from scaffold import images
 from scaffold.paths import Repo
 
@@ -19,10 +17,6 @@ def ensure(repo: Repo, exp: str, experiment_tag: str) -> str:
         {"scaffold.experiment": exp},
     )
     return images.ensure(spec, quiet=True)
-
-
-def new_token() -> str:
-    return secrets.token_hex(24)
 
 
 def command() -> list[str]:

@@ -45,9 +45,7 @@ class Snapshot:
 
     root: Path
     files: dict[str, int] = field(default_factory=dict)  # path -> size in bytes
-    build_only: set[str] = field(
-        default_factory=set
-    )  # staged for the Docker build; the code upload skips them
+    build_only: set[str] = field(default_factory=set)  # staged for the Docker build, not in the code upload
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) worth telling the user
     sources: dict[str, Path] = field(default_factory=dict, repr=False)  # path -> file it is copied from
 
@@ -59,14 +57,11 @@ class Snapshot:
         return f"snapshot: {len(self.files)} files, {self.size / 1024:.1f} KiB"
 
     def listing(self) -> str:
-        lines = []
-        for path in sorted(self.files):
-            note = (
-                "  (build context only: the ignore file keeps it out of the code)"
-                if path in self.build_only
-                else ""
-            )
-            lines.append(f"  {self.files[path]:>10}  {path}{note}")
+        note = "  (build context only: the ignore file keeps it out of the code)"
+        lines = [
+            f"  {size:>10}  {path}{note if path in self.build_only else ''}"
+            for path, size in sorted(self.files.items())
+        ]
         lines += [f"  {'skipped':>10}  {path} ({reason})" for path, reason in self.skipped]
         return "\n".join(lines)
 
@@ -119,13 +114,8 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
                     snapshot.skipped.append((f"{relative.as_posix()}/", reason))
                     continue
                 if path.is_symlink():
-                    target = path.resolve()
-                    reason = (
-                        "link to a folder outside"
-                        if not target.is_relative_to(source_root)
-                        else "link to a folder"
-                    )
-                    snapshot.skipped.append((relative.as_posix(), f"{reason}, not followed"))
+                    outside = "" if path.resolve().is_relative_to(source_root) else " outside"
+                    snapshot.skipped.append((relative.as_posix(), f"link to a folder{outside}, not followed"))
                     continue
                 kept.append(name)
             dirnames[:] = kept

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 from scaffold import experiments, images, runner
@@ -20,7 +21,7 @@ def run(args) -> int:
     containers.check_port_free(runner.check_port(args.port))
     base = images.ensure_experiment(repo, config, args.exp, quiet=True)
     image = jupyter_image.ensure(repo, args.exp, base)
-    token = jupyter_image.new_token()
+    token = secrets.token_hex(24)
     repo.notebooks.mkdir(exist_ok=True)
     print(f"JupyterLab for {args.exp}: http://127.0.0.1:{args.port}/lab?token={token}", file=sys.stderr)
     print("stop it with Ctrl-C", file=sys.stderr)
