@@ -53,7 +53,7 @@ class RunSpec:
 
     def environment(self) -> dict[str, str]:
         """Variables set in the container (secrets travel separately, by name only)."""
-        env = {
+        return {
             "HOME": "/tmp",
             "USER": _user_name(),
             "PYTHONPATH": PROJECT,
@@ -63,36 +63,23 @@ class RunSpec:
             "GIT_PYTHON_REFRESH": "quiet",
             "SCAFFOLD_IMAGE": self.image,
             **tracking.run_env(self.repo, self.exp),
+            **self.extra_env,
         }
-        env.update(self.extra_env)
-        return env
 
     def argv(self) -> list[str]:
         """The full `docker run` command line (values of secrets are not in it)."""
-        exp_dir = self.repo.experiment(self.exp)
         mounts = {
-            exp_dir: f"{PROJECT}/{self.exp}",
+            self.repo.experiment(self.exp): f"{PROJECT}/{self.exp}",
             self.repo.data: f"{PROJECT}/data",
             self.repo.mlruns: str(self.repo.mlruns),
             **self.mounts,
         }
-        readonly = {
-            self.repo.common: f"{PROJECT}/common",
-            Path(__file__).with_name("container_entry.py"): ENTRY,
-        }
-        argv = [
-            "docker",
-            "run",
-            "--rm",
-            "--init",
-            "--name",
-            self.name,
-            "--label",
-            f"scaffold.experiment={self.exp}",
-        ]
-        argv += (
-            ["-i", "-t"] if self.interactive and sys.stdin.isatty() else (["-i"] if self.interactive else [])
-        )
+        entry = Path(__file__).with_name("container_entry.py")
+        readonly = {self.repo.common: f"{PROJECT}/common", entry: ENTRY}
+        argv = ["docker", "run", "--rm", "--init", "--name", self.name]
+        argv += ["--label", f"scaffold.experiment={self.exp}"]
+        if self.interactive:
+            argv += ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
         if hasattr(os, "getuid"):
             argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
         argv += ["--workdir", f"{PROJECT}/{self.exp}"]

@@ -35,7 +35,7 @@ def validate_name(name: str) -> None:
     """A new experiment's name must be a lowercase Python identifier usable as an image name."""
     if not name:
         raise ScaffoldError("EXP is required, e.g. make new-exp EXP=my_experiment")
-    if keyword.iskeyword(name) or not NAME_RULE.match(name) or not name.isascii():
+    if keyword.iskeyword(name) or not NAME_RULE.match(name):
         raise ScaffoldError(
             f"invalid experiment name {name!r}: use a lowercase Python identifier "
             "(letters, digits, underscores; starting with a letter), not a keyword"
