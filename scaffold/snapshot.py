@@ -106,42 +106,40 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
     def walk(source_root: Path, prefix: PurePosixPath) -> None:
         for dirpath, dirnames, filenames in os.walk(source_root):
             here = Path(dirpath)
+            base = prefix / here.relative_to(source_root).as_posix()
             kept = []
             for name in sorted(dirnames):
-                path = here / name
-                relative = prefix / path.relative_to(source_root).as_posix()
+                relative = base / name
                 if reason := always_excluded(relative, is_dir=True):
                     snapshot.skipped.append((f"{relative.as_posix()}/", reason))
-                    continue
-                if path.is_symlink():
-                    outside = "" if path.resolve().is_relative_to(source_root) else " outside"
+                elif (here / name).is_symlink():
+                    outside = "" if (here / name).resolve().is_relative_to(source_root) else " outside"
                     snapshot.skipped.append((relative.as_posix(), f"link to a folder{outside}, not followed"))
-                    continue
-                kept.append(name)
+                else:
+                    kept.append(name)
             dirnames[:] = kept
             for name in sorted(filenames):
-                path = here / name
-                relative = prefix / path.relative_to(source_root).as_posix()
+                path, relative = here / name, base / name
+                key = relative.as_posix()
                 if reason := always_excluded(relative, is_dir=False):
-                    snapshot.skipped.append((relative.as_posix(), reason))
+                    snapshot.skipped.append((key, reason))
                     continue
                 if path.is_symlink():
-                    target = path.resolve()
-                    if not target.is_relative_to(source_root) or not target.is_file():
-                        snapshot.skipped.append((relative.as_posix(), "link pointing outside, not followed"))
+                    path = path.resolve()
+                    if not path.is_relative_to(source_root) or not path.is_file():
+                        snapshot.skipped.append((key, "link pointing outside, not followed"))
                         continue
-                    path = target
                 elif not path.is_file():
                     continue
                 # Matched where the SDK will see it: <snapshot>/<relative>, with the ignore file at the top.
                 excluded = ignore.is_file_excluded((exp_dir / relative).as_posix())
                 if excluded and not is_forced(relative):
-                    snapshot.skipped.append((relative.as_posix(), ignored_by))
+                    snapshot.skipped.append((key, ignored_by))
                     continue
                 if excluded:
-                    snapshot.build_only.add(relative.as_posix())
-                snapshot.sources[relative.as_posix()] = path
-                snapshot.files[relative.as_posix()] = path.stat().st_size
+                    snapshot.build_only.add(key)
+                snapshot.sources[key] = path
+                snapshot.files[key] = path.stat().st_size
 
     walk(exp_dir, PurePosixPath())
     if common_dir is not None and common_dir.is_dir():
