@@ -6,7 +6,6 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
@@ -15,15 +14,6 @@ from scaffold.azure import job_yaml, workspace
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
-
-
-@dataclass
-class JobOptions:
-    overrides: list[str] = field(default_factory=list)
-    name: str = ""
-    stream: bool = False
-    web: bool = False
-    dry_run: bool = False
 
 
 def job_file(exp_dir: Path, file: str) -> Path:
@@ -73,8 +63,8 @@ def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -
         yield snap, job, display
 
 
-def submit_job(repo: Repo, config: Config, exp: str, file: str, options: JobOptions) -> int:
-    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md."""
+def submit_job(repo: Repo, config: Config, exp: str, file: str, options) -> int:
+    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md. `options`: the XARGS of `job`."""
     exp_dir = experiments.require(repo, exp)
     git = gitinfo.describe(repo.root, [exp_dir, repo.common])
     tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
