@@ -42,10 +42,7 @@ class Config:
         self.file_values = parse_env_file(root / "config.env")
 
     def get(self, key: str, default: str = "") -> str:
-        value = os.environ.get(key)
-        if value is None or value == "":
-            value = self.file_values.get(key, "")
-        return value or default
+        return os.environ.get(key) or self.file_values.get(key) or default
 
     def secrets(self) -> dict[str, str]:
         """Variables from .env: passed to containers at run time only, never baked into images."""

@@ -53,7 +53,7 @@ class RunSpec:
 
     def environment(self) -> dict[str, str]:
         """Variables set in the container (secrets travel separately, by name only)."""
-        env = {
+        return {
             "HOME": "/tmp",
             "USER": _user_name(),
             "PYTHONPATH": PROJECT,
@@ -63,36 +63,23 @@ class RunSpec:
             "GIT_PYTHON_REFRESH": "quiet",
             "SCAFFOLD_IMAGE": self.image,
             **tracking.run_env(self.repo, self.exp),
+            **self.extra_env,
         }
-        env.update(self.extra_env)
-        return env
 
     def argv(self) -> list[str]:
         """The full `docker run` command line (values of secrets are not in it)."""
-        exp_dir = self.repo.experiment(self.exp)
         mounts = {
-            exp_dir: f"{PROJECT}/{self.exp}",
+            self.repo.experiment(self.exp): f"{PROJECT}/{self.exp}",
             self.repo.data: f"{PROJECT}/data",
             self.repo.mlruns: str(self.repo.mlruns),
             **self.mounts,
         }
-        readonly = {
-            self.repo.common: f"{PROJECT}/common",
-            Path(__file__).with_name("container_entry.py"): ENTRY,
-        }
-        argv = [
-            "docker",
-            "run",
-            "--rm",
-            "--init",
-            "--name",
-            self.name,
-            "--label",
-            f"scaffold.experiment={self.exp}",
-        ]
-        argv += (
-            ["-i", "-t"] if self.interactive and sys.stdin.isatty() else (["-i"] if self.interactive else [])
-        )
+        entry = Path(__file__).with_name("container_entry.py")
+        readonly = {self.repo.common: f"{PROJECT}/common", entry: ENTRY}
+        argv = ["docker", "run", "--rm", "--init", "--name", self.name]
+        argv += ["--label", f"scaffold.experiment={self.exp}"]
+        if self.interactive:
+            argv += ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
         if hasattr(os, "getuid"):
             argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
         argv += ["--workdir", f"{PROJECT}/{self.exp}"]
@@ -198,17 +185,12 @@ def check_port_free(port: int) -> None:
             ) from None
 
 
-def prepare_mounts(repo: Repo) -> None:
-    """Create mounted folders as the invoking user, before Docker would create them as root."""
-    for folder in (repo.data, repo.mlruns):
-        folder.mkdir(exist_ok=True)
-
-
 def run(spec: RunSpec) -> int:
     """Run the container in the foreground; return its exit code; never leave it behind."""
     if shutil.which("docker") is None:
         raise ScaffoldError("docker CLI not found on PATH; install Docker, or use RUNNER=venv")
-    prepare_mounts(spec.repo)
+    for folder in (spec.repo.data, spec.repo.mlruns):  # as the user, before Docker creates them as root
+        folder.mkdir(exist_ok=True)
     env = {**os.environ, **spec.secrets}
     received: list[int] = []
 
@@ -266,16 +248,9 @@ def daemon_answers() -> bool:
 
 def stop(*names: str) -> None:
     """Stop the containers (one `docker stop` for all, so they stop in parallel)."""
-    subprocess.run(
-        ["docker", "stop", "-t", str(STOP_TIMEOUT), *names],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
+    subprocess.run(["docker", "stop", "-t", str(STOP_TIMEOUT), *names], capture_output=True)
 
 
 def remove(*names: str) -> None:
     """Force-remove the containers still there (a no-op for those --rm already removed)."""
-    subprocess.run(
-        ["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-    )
+    subprocess.run(["docker", "rm", "-f", *names], capture_output=True)

@@ -35,7 +35,7 @@ def validate_name(name: str) -> None:
     """A new experiment's name must be a lowercase Python identifier usable as an image name."""
     if not name:
         raise ScaffoldError("EXP is required, e.g. make new-exp EXP=my_experiment")
-    if keyword.iskeyword(name) or not NAME_RULE.match(name) or not name.isascii():
+    if keyword.iskeyword(name) or not NAME_RULE.match(name):
         raise ScaffoldError(
             f"invalid experiment name {name!r}: use a lowercase Python identifier "
             "(letters, digits, underscores; starting with a letter), not a keyword"
@@ -85,7 +85,9 @@ def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-
                 _rename_derived(work, source, name)
             else:
                 _extract_template(repo.template_zip, entries, work)
-                _substitute(work, {PLACEHOLDER: name, COMPUTE_PLACEHOLDER: compute})
+                _rewrite(
+                    work, lambda text: text.replace(PLACEHOLDER, name).replace(COMPUTE_PLACEHOLDER, compute)
+                )
         except OSError as exc:
             raise ScaffoldError(_creation_problem(exc, name)) from None
         pause.point("new-exp:staged")
@@ -208,12 +210,10 @@ def _text_files(folder: Path):
             continue
 
 
-def _substitute(folder: Path, replacements: dict[str, str]) -> None:
-    """Replace the template's placeholders in every text file of a freshly unpacked experiment."""
+def _rewrite(folder: Path, change) -> None:
+    """Apply `change` (text -> text) to every UTF-8 text file under `folder`."""
     for path, text in _text_files(folder):
-        updated = text
-        for old, new in replacements.items():
-            updated = updated.replace(old, new)
+        updated = change(text)
         if updated != text:
             path.write_text(updated, encoding="utf-8")
 
@@ -234,10 +234,7 @@ def _rename_derived(folder: Path, old: str, new: str) -> None:
     def rename(match: re.Match) -> str:
         return new if match.group(1) == old else new.replace("_", "-")
 
-    for path, text in _text_files(folder):
-        updated = pattern.sub(rename, text)
-        if updated != text:
-            path.write_text(updated, encoding="utf-8")
+    _rewrite(folder, lambda text: pattern.sub(rename, text))
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # deepest first
         renamed = pattern.sub(rename, path.name)
         if renamed != path.name:

@@ -11,10 +11,16 @@ from scaffold.errors import ScaffoldError
 class Repo:
     """Absolute paths of the repository's well-known folders and files (no dataclass: startup matters)."""
 
-    __slots__ = ("root",)
-
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.src = self.root / "src"
+        self.common = self.src / "common"
+        self.data = self.root / "data"
+        self.notebooks = self.root / "notebooks"
+        self.mlruns = self.root / "mlruns"
+        self.template_zip = self.root / "experiment_template.zip"
+        self.docker = self.root / "docker"
+        self.venvs = self.root / ".venvs"
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
@@ -32,38 +38,6 @@ class Repo:
             f"no config.env next to a src/ folder in {start.resolve()} or above: run from the repository "
             "root, and restore config.env if it was deleted (it is part of the repository)"
         )
-
-    @property
-    def src(self) -> Path:
-        return self.root / "src"
-
-    @property
-    def common(self) -> Path:
-        return self.src / "common"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def notebooks(self) -> Path:
-        return self.root / "notebooks"
-
-    @property
-    def mlruns(self) -> Path:
-        return self.root / "mlruns"
-
-    @property
-    def template_zip(self) -> Path:
-        return self.root / "experiment_template.zip"
-
-    @property
-    def docker(self) -> Path:
-        return self.root / "docker"
-
-    @property
-    def venvs(self) -> Path:
-        return self.root / ".venvs"
 
     def experiment(self, name: str) -> Path:
         return self.src / name

@@ -22,21 +22,12 @@ def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options
         return venv_runner.run(repo, args.exp, command, secrets)
     from scaffold import containers
 
-    containers.split_run_xargs(getattr(args, "run_xargs", ""))  # refuse unsafe flags before any build
+    containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
     image = spec_options.pop("image", None) or images.ensure_experiment(repo, config, args.exp, quiet=True)
-    command = (
-        containers.script_command(script_argv[1], script_argv[2:])
-        if script_argv[:1] == ["python"]
-        else script_argv
-    )
+    if script_argv[:1] == ["python"]:
+        script_argv = containers.script_command(script_argv[1], script_argv[2:])
     spec = containers.RunSpec(
-        repo,
-        args.exp,
-        image,
-        command,
-        secrets=secrets,
-        run_xargs=getattr(args, "run_xargs", ""),
-        **spec_options,
+        repo, args.exp, image, script_argv, secrets=secrets, run_xargs=args.run_xargs, **spec_options
     )
     return containers.run(spec)
 

@@ -45,9 +45,7 @@ class Snapshot:
 
     root: Path
     files: dict[str, int] = field(default_factory=dict)  # path -> size in bytes
-    build_only: set[str] = field(
-        default_factory=set
-    )  # staged for the Docker build; the code upload skips them
+    build_only: set[str] = field(default_factory=set)  # staged for the Docker build, not in the code upload
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) worth telling the user
     sources: dict[str, Path] = field(default_factory=dict, repr=False)  # path -> file it is copied from
 
@@ -59,14 +57,11 @@ class Snapshot:
         return f"snapshot: {len(self.files)} files, {self.size / 1024:.1f} KiB"
 
     def listing(self) -> str:
-        lines = []
-        for path in sorted(self.files):
-            note = (
-                "  (build context only: the ignore file keeps it out of the code)"
-                if path in self.build_only
-                else ""
-            )
-            lines.append(f"  {self.files[path]:>10}  {path}{note}")
+        note = "  (build context only: the ignore file keeps it out of the code)"
+        lines = [
+            f"  {size:>10}  {path}{note if path in self.build_only else ''}"
+            for path, size in sorted(self.files.items())
+        ]
         lines += [f"  {'skipped':>10}  {path} ({reason})" for path, reason in self.skipped]
         return "\n".join(lines)
 
@@ -111,47 +106,40 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
     def walk(source_root: Path, prefix: PurePosixPath) -> None:
         for dirpath, dirnames, filenames in os.walk(source_root):
             here = Path(dirpath)
+            base = prefix / here.relative_to(source_root).as_posix()
             kept = []
             for name in sorted(dirnames):
-                path = here / name
-                relative = prefix / path.relative_to(source_root).as_posix()
+                relative = base / name
                 if reason := always_excluded(relative, is_dir=True):
                     snapshot.skipped.append((f"{relative.as_posix()}/", reason))
-                    continue
-                if path.is_symlink():
-                    target = path.resolve()
-                    reason = (
-                        "link to a folder outside"
-                        if not target.is_relative_to(source_root)
-                        else "link to a folder"
-                    )
-                    snapshot.skipped.append((relative.as_posix(), f"{reason}, not followed"))
-                    continue
-                kept.append(name)
+                elif (here / name).is_symlink():
+                    outside = "" if (here / name).resolve().is_relative_to(source_root) else " outside"
+                    snapshot.skipped.append((relative.as_posix(), f"link to a folder{outside}, not followed"))
+                else:
+                    kept.append(name)
             dirnames[:] = kept
             for name in sorted(filenames):
-                path = here / name
-                relative = prefix / path.relative_to(source_root).as_posix()
+                path, relative = here / name, base / name
+                key = relative.as_posix()
                 if reason := always_excluded(relative, is_dir=False):
-                    snapshot.skipped.append((relative.as_posix(), reason))
+                    snapshot.skipped.append((key, reason))
                     continue
                 if path.is_symlink():
-                    target = path.resolve()
-                    if not target.is_relative_to(source_root) or not target.is_file():
-                        snapshot.skipped.append((relative.as_posix(), "link pointing outside, not followed"))
+                    path = path.resolve()
+                    if not path.is_relative_to(source_root) or not path.is_file():
+                        snapshot.skipped.append((key, "link pointing outside, not followed"))
                         continue
-                    path = target
                 elif not path.is_file():
                     continue
                 # Matched where the SDK will see it: <snapshot>/<relative>, with the ignore file at the top.
                 excluded = ignore.is_file_excluded((exp_dir / relative).as_posix())
                 if excluded and not is_forced(relative):
-                    snapshot.skipped.append((relative.as_posix(), ignored_by))
+                    snapshot.skipped.append((key, ignored_by))
                     continue
                 if excluded:
-                    snapshot.build_only.add(relative.as_posix())
-                snapshot.sources[relative.as_posix()] = path
-                snapshot.files[relative.as_posix()] = path.stat().st_size
+                    snapshot.build_only.add(key)
+                snapshot.sources[key] = path
+                snapshot.files[key] = path.stat().st_size
 
     walk(exp_dir, PurePosixPath())
     if common_dir is not None and common_dir.is_dir():

@@ -54,22 +54,17 @@ def read_report(suite: str, code: int, report: Path) -> Outcome:
 
 
 def run_all(repo: Repo, config: Config, args) -> int:
-    names = [args.exp] if args.exp else experiments.discover(repo)
     if args.exp:
         experiments.require(repo, args.exp)
-    outcomes = []
+    names = [args.exp] if args.exp else experiments.discover(repo)
     with tempfile.TemporaryDirectory(prefix="scaffold-reports-") as reports:
-        reports_dir = Path(reports)
-        for name in names:
-            outcomes.append(_experiment(repo, config, name, reports_dir, args))
+        outcomes = [_experiment(repo, config, name, Path(reports), args) for name in names]
     print("\nsuite results:")
     for o in outcomes:
         status = "ok" if o.ok else f"FAILED (exit {o.code})"
         print(f"  {o.suite}: {o.passed} passed, {o.failed} failed, {o.skipped} skipped {status}")
-    passed = sum(o.passed for o in outcomes)
-    failed = sum(o.failed for o in outcomes)
-    skipped = sum(o.skipped for o in outcomes)
-    print(f"total: {passed} passed, {failed} failed, {skipped} skipped")
+    total = [sum(getattr(o, count) for o in outcomes) for count in ("passed", "failed", "skipped")]
+    print("total: {} passed, {} failed, {} skipped".format(*total))
     return 0 if all(o.ok for o in outcomes) else 1
 
 

@@ -32,14 +32,12 @@ def ensure_compute(
     idle: int = 0,
     identity: str = "system_assigned",
     identity_id: str = "",
-    out=None,
 ) -> int:
     """Create or update an AmlCompute cluster (min 0 nodes by default, so it costs nothing when idle).
 
     The cluster gets a system-assigned managed identity by default: jobs with `identity: type: managed`
     (taxi_online, taxi_batch) sign in with it.
     """
-    out = out or sys.stdout
     name = name or config.get("COMPUTE", "cpu-cluster")
     if not COMPUTE_NAME.match(name):
         raise ScaffoldError(
@@ -63,8 +61,8 @@ def ensure_compute(
         identity=compute_identity(identity, identity_id),
     )
     if dry_run:
-        print("# dry run: nothing created", file=out)
-        print(job_yaml.as_yaml(cluster), file=out)
+        print("# dry run: nothing created")
+        print(job_yaml.as_yaml(cluster))
         return 0
     client = workspace.ml_client(repo, config)
     print(
@@ -72,9 +70,7 @@ def ensure_compute(
     )
     poller = workspace.sdk_call("compute creation", lambda: client.compute.begin_create_or_update(cluster))
     result = workspace.sdk_call("compute creation", poller.result)
-    print(
-        f"compute {result.name}: {result.size}, {result.min_instances}-{result.max_instances} nodes", file=out
-    )
+    print(f"compute {result.name}: {result.size}, {result.min_instances}-{result.max_instances} nodes")
     return 0
 
 

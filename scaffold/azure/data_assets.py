@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from scaffold.azure import job_yaml, workspace
@@ -32,7 +31,7 @@ def _data_path(name: str, path: str) -> tuple[Path, str]:
     return local, kind
 
 
-def register_local_data(repo: Repo, name: str, path: str, version: str, out=None) -> int:
+def register_local_data(repo: Repo, name: str, path: str, version: str) -> int:
     """Record a local file or folder as a data asset that `make job ... XARGS=--local` resolves."""
     from scaffold.local_job import assets
 
@@ -40,24 +39,15 @@ def register_local_data(repo: Repo, name: str, path: str, version: str, out=None
     version = assets.register(repo, name, local, kind, version)
     print(
         f"recorded local data asset {name}:{version} ({kind}, {path}) in data/{assets.REGISTRY}; "
-        f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it",
-        file=out or sys.stdout,
+        f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it"
     )
     return 0
 
 
 def register_data(
-    repo: Repo,
-    config: Config,
-    name: str,
-    path: str,
-    version: str,
-    dry_run: bool,
-    description: str = "",
-    out=None,
+    repo: Repo, config: Config, name: str, path: str, version: str, dry_run: bool, description: str = ""
 ) -> int:
     """Register a local file (uri_file) or folder (uri_folder) as a data asset."""
-    out = out or sys.stdout
     local, kind = _data_path(name, path)
     workspace.quiet_sdk_logs()
     from azure.ai.ml.entities import Data
@@ -68,15 +58,14 @@ def register_data(
     files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     shown = f"version {version}" if version else "next version"
-    print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}", file=out)
+    print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}")
     if dry_run:
-        print("# dry run: nothing registered", file=out)
-        print(job_yaml.as_yaml(asset), file=out)
+        print("# dry run: nothing registered")
+        print(job_yaml.as_yaml(asset))
         return 0
     client = workspace.ml_client(repo, config)
     created = workspace.sdk_call("data asset registration", lambda: client.data.create_or_update(asset))
     print(
-        f"registered data asset {created.name}:{created.version} ({kind}); use azureml:{created.name}@latest",
-        file=out,
+        f"registered data asset {created.name}:{created.version} ({kind}); use azureml:{created.name}@latest"
     )
     return 0

@@ -56,45 +56,47 @@ def _is_local(value) -> bool:
     )
 
 
+def _relative_local(value) -> bool:
+    return _is_local(value) and not Path(value).is_absolute()
+
+
+def _steps(data: dict) -> dict[str, dict]:
+    """A pipeline's steps by name (none for other jobs)."""
+    jobs = data.get("jobs")
+    return (
+        {name: step for name, step in jobs.items() if isinstance(step, dict)}
+        if isinstance(jobs, dict)
+        else {}
+    )
+
+
 def local_input_overrides(data: dict, yaml_dir: Path) -> list[dict[str, str]]:
     """Relative local input paths made absolute against the YAML's own folder in src/.
 
     The YAML is loaded from the snapshot, so `path: ../../data/x.csv` would otherwise point somewhere
     else; data inputs are uploaded from where `az ml job create` would take them.
     """
-    overrides = []
-
-    def visit(inputs, prefix: str) -> None:
-        if not isinstance(inputs, dict):
-            return
-        for key, spec in inputs.items():
-            if (
-                isinstance(spec, dict)
-                and _is_local(spec.get("path"))
-                and not Path(spec["path"]).is_absolute()
-            ):
-                overrides.append({f"{prefix}{key}.path": str((yaml_dir / spec["path"]).resolve())})
-
-    visit(data.get("inputs"), "inputs.")
-    for node, spec in (data.get("jobs") or {}).items() if isinstance(data.get("jobs"), dict) else []:
-        if isinstance(spec, dict):
-            visit(spec.get("inputs"), f"jobs.{node}.inputs.")
-    return overrides
+    inputs = [("inputs.", data.get("inputs"))]
+    inputs += [(f"jobs.{name}.inputs.", step.get("inputs")) for name, step in _steps(data).items()]
+    return [
+        {f"{prefix}{key}.path": str((yaml_dir / spec["path"]).resolve())}
+        for prefix, specs in inputs
+        if isinstance(specs, dict)
+        for key, spec in specs.items()
+        if isinstance(spec, dict) and _relative_local(spec.get("path"))
+    ]
 
 
 def build_paths(data: dict) -> list[str]:
     """Relative environment build paths named in the YAML (job, pipeline steps and their inline
     components, sweep trial)."""
-    specs = [data, data.get("trial")]
-    if isinstance(data.get("jobs"), dict):
-        steps = [step for step in data["jobs"].values() if isinstance(step, dict)]
-        specs += steps + [step.get("component") for step in steps]
+    steps = list(_steps(data).values())
     paths = []
-    for spec in specs:
+    for spec in [data, data.get("trial"), *steps, *(step.get("component") for step in steps)]:
         env = spec.get("environment") if isinstance(spec, dict) else None
         build = env.get("build") if isinstance(env, dict) else None
         path = build.get("path") if isinstance(build, dict) else None
-        if _is_local(path) and not Path(path).is_absolute():
+        if _relative_local(path):
             paths.append(path)
     return paths
 
@@ -102,9 +104,7 @@ def build_paths(data: dict) -> list[str]:
 def component_files(data: dict) -> list[str]:
     """Local component files the pipeline's steps name (`component: ./common/components/prep.yml`),
     relative to the YAML's folder."""
-    steps = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
-    found = [step.get("component") for step in steps.values() if isinstance(step, dict)]
-    return [ref for ref in found if _is_local(ref) and not Path(ref).is_absolute()]
+    return [ref for step in _steps(data).values() if _relative_local(ref := step.get("component"))]
 
 
 def staged_paths(data: dict, relative: PurePosixPath, read: Callable[[str], dict | None]) -> list[str]:
@@ -205,11 +205,14 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     """azure.ai.ml.load_job with overrides; schema errors become one line with file, line and field."""
     text = path.read_text(encoding="utf-8")
     quiet_sdk_logs()
+    from logging.handlers import BufferingHandler
+
     from azure.ai.ml import load_job as sdk_load_job
 
     # The SDK logs warnings ("Warnings: [...]") for problems it then often raises as errors: hold back
     # what its loggers say, and show it as warning lines only when the job loads.
-    held = _HeldRecords()
+    held = BufferingHandler(sys.maxsize)  # never flushes: the records stay in held.buffer
+    held.setLevel(logging.WARNING)
     logger = logging.getLogger(SDK_LOGGER)
     logger.addHandler(held)
     propagate, logger.propagate = logger.propagate, False
@@ -223,21 +226,10 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     finally:
         logger.removeHandler(held)
         logger.propagate = propagate
-    for record in held.records:
+    for record in held.buffer:
         line = " ".join(record.getMessage().split())
         print(f"warning: {display}: {line.replace(*replace) if replace else line}", file=sys.stderr)
     return job
-
-
-class _HeldRecords(logging.Handler):
-    """Collects log records instead of printing them."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def as_yaml(entity) -> str:

@@ -1,8 +1,4 @@
-"""Azure ML jobs: submission from a staged snapshot, and streaming its logs.
-
-`azure.ai.ml` is imported inside the functions that need it; the workspace client comes from
-`workspace.ml_client` and the job YAML handling from `job_yaml`.
-"""
+"""Azure ML jobs: submission from a staged snapshot, and streaming its logs."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
@@ -19,15 +14,6 @@ from scaffold.azure import job_yaml, workspace
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
-
-
-@dataclass
-class JobOptions:
-    overrides: list[str] = field(default_factory=list)
-    name: str = ""
-    stream: bool = False
-    web: bool = False
-    dry_run: bool = False
 
 
 def job_file(exp_dir: Path, file: str) -> Path:
@@ -45,9 +31,9 @@ def job_file(exp_dir: Path, file: str) -> Path:
     raise ScaffoldError(f"no job file {file} in src/{exp_dir.name}")
 
 
-def default_name(exp: str, git: gitinfo.GitInfo, now: float | None = None) -> str:
+def default_name(exp: str, git: gitinfo.GitInfo) -> str:
     """<exp>-<UTC timestamp>-<short sha>; a valid Azure ML job name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return "-".join(part for part in (exp, stamp, git.short) if part)
 
 
@@ -77,43 +63,35 @@ def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -
         yield snap, job, display
 
 
-def submit_job(
-    repo: Repo, config: Config, exp: str, file: str, options: JobOptions, out=None, err=None
-) -> int:
-    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md."""
-    out, err = out or sys.stdout, err or sys.stderr
+def submit_job(repo: Repo, config: Config, exp: str, file: str, options) -> int:
+    """Stage, validate, then (unless --dry-run) submit; see docs/azure.md. `options`: the XARGS of `job`."""
     exp_dir = experiments.require(repo, exp)
     git = gitinfo.describe(repo.root, [exp_dir, repo.common])
     tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
-    name = options.name
-
-    with staged_job(repo, exp, file, options.overrides, err) as (snap, job, _):
-        job.name = name or job.name or default_name(exp, git)
+    with staged_job(repo, exp, file, options.overrides, sys.stderr) as (snap, job, _):
+        job.name = options.name or job.name or default_name(exp, git)
         job.experiment_name = job.experiment_name or exp
         job.tags = {**(job.tags or {}), **tags}
         if options.dry_run:
-            print(
-                f"# dry run: nothing submitted. Snapshot of src/{exp} + common/, staged in {snap.root}",
-                file=out,
-            )
-            print("# (removed on exit; the paths below point there):", file=out)
+            print(f"# dry run: nothing submitted. Snapshot of src/{exp} + common/, staged in {snap.root}")
+            print("# (removed on exit; the paths below point there):")
             for line in snap.listing().splitlines():
-                print(f"#{line}", file=out)
-            print(job_yaml.as_yaml(job), file=out)
+                print(f"#{line}")
+            print(job_yaml.as_yaml(job))
             return 0
         client = workspace.ml_client(repo, config)
-        print(f"submitting {job.name} to experiment {job.experiment_name}", file=err)
+        print(f"submitting {job.name} to experiment {job.experiment_name}", file=sys.stderr)
         created = workspace.sdk_call("job submission", lambda: client.jobs.create_or_update(job))
 
-    print(f"job: {created.name}", file=out)
+    print(f"job: {created.name}")
     url = getattr(created, "studio_url", None) or ""
-    print(f"studio: {url}", file=out)
+    print(f"studio: {url}")
     if options.web and url:
         import webbrowser
 
         webbrowser.open(url)
     if options.stream:
-        return stream(client, created.name, url, err)
+        return stream(client, created.name, url, sys.stderr)
     return 0
 
 

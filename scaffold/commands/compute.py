@@ -10,7 +10,7 @@ def define(p) -> None:
     from scaffold.azure import compute
 
     p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--min", type=int, default=0)
+    p.add_argument("--min", dest="min_nodes", metavar="MIN", type=int, default=0)
     p.add_argument("--idle", type=int, default=0, help="seconds idle before scaling down")
     p.add_argument(
         "--identity",
@@ -29,15 +29,4 @@ def run(args) -> int:
     if options is None:
         return 0
     repo, config = repo_and_config()
-    return compute.ensure_compute(
-        repo,
-        config,
-        args.name,
-        args.size,
-        args.max,
-        options.dry_run,
-        min_nodes=options.min,
-        idle=options.idle,
-        identity=options.identity,
-        identity_id=options.identity_id,
-    )
+    return compute.ensure_compute(repo, config, args.name, args.size, args.max, **vars(options))

@@ -40,11 +40,4 @@ def run(args) -> int:
         raise ScaffoldError("job XARGS: --serve and --max-trials go with --local")
     from scaffold.azure import jobs
 
-    job_options = jobs.JobOptions(
-        overrides=options.overrides,
-        name=options.name,
-        stream=options.stream,
-        web=options.web,
-        dry_run=options.dry_run,
-    )
-    return jobs.submit_job(repo, config, args.exp, args.file, job_options)
+    return jobs.submit_job(repo, config, args.exp, args.file, options)

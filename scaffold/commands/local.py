@@ -9,7 +9,7 @@ from scaffold.config import repo_and_config
 def run(args) -> int:
     repo, config = repo_and_config()
     options = {}
-    port = str(getattr(args, "port", "") or "").strip()
+    port = args.port.strip()
     if port:
         runner.check_port(port)
         if args.runner != "venv":

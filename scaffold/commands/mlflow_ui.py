@@ -1,14 +1,55 @@
-"""`mlflow-ui`: the MLflow UI for local runs on 127.0.0.1."""
+"""`mlflow-ui`: the MLflow UI for local runs on 127.0.0.1, printing the link to each experiment's runs (or
+EXP's): MLflow's front page is not where a run is."""
 
 from __future__ import annotations
 
-from scaffold import runner
+import os
+import sys
+
+from scaffold import runner, tracking
 from scaffold.config import repo_and_config
+from scaffold.paths import Repo
+
+
+def runs_links(repo: Repo, port: int, experiment: str = "") -> list[str]:
+    """`name: link to its runs` for `experiment`, or for each experiment with runs in the local store."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking.tracking_uri(repo), tracking.tracking_uri(repo))
+    if experiment:
+        found = client.get_experiment_by_name(experiment)
+        experiments = [found] if found else []
+    else:
+        experiments = [
+            e for e in client.search_experiments() if client.search_runs([e.experiment_id], max_results=1)
+        ]
+    # mlflow 3.15's UI picks its GenAI or "Model training" pages from the workflowType in the link (else the
+    # browser's last choice, GenAI at first), whatever the experiment's mlflow.experimentKind tag says.
+    root = f"http://127.0.0.1:{port}/#/experiments"
+    return [f"{e.name}: {root}/{e.experiment_id}/runs?workflowType=machine_learning" for e in experiments]
 
 
 def run(args) -> int:
-    from scaffold import containers, tracking
+    """Serve the UI over the local store, replacing this process."""
+    from scaffold import containers
 
     repo, _ = repo_and_config()
-    containers.check_port_free(runner.check_port(args.port))
-    return tracking.ui(repo, args.port, args.exp)
+    port, experiment = args.port, args.exp
+    containers.check_port_free(runner.check_port(port))
+    repo.mlruns.mkdir(exist_ok=True)
+    links = runs_links(repo, port, experiment)
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    argv = [
+        mlflow, "ui",
+        "--backend-store-uri", tracking.tracking_uri(repo),
+        "--default-artifact-root", tracking.artifact_root(repo),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+    ]  # fmt: skip
+    print(f"MLflow UI: http://127.0.0.1:{port}", file=sys.stderr)
+    for link in links:
+        print(f"  runs of {link}", file=sys.stderr)
+    if not links:
+        print(f"  no runs yet: make local EXP={experiment or '<name>'} records one", file=sys.stderr)
+    os.execv(mlflow, argv)
+    return 0
