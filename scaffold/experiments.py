@@ -12,7 +12,7 @@ from scaffold import pause
 from scaffold.errors import ScaffoldError, disk_full
 from scaffold.paths import Repo
 
-NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RULE = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "$" would also match before a final "\n"
 RESERVED = {"common", "data", "tests", "docker", "notebooks"}
 PLACEHOLDER = "__EXP__"
 COMPUTE_PLACEHOLDER = "__COMPUTE__"
@@ -35,7 +35,7 @@ def validate_name(name: str) -> None:
     """A new experiment's name must be a lowercase Python identifier usable as an image name."""
     if not name:
         raise ScaffoldError("EXP is required, e.g. make new-exp EXP=my_experiment")
-    if keyword.iskeyword(name) or not NAME_RULE.match(name):
+    if keyword.iskeyword(name) or not NAME_RULE.fullmatch(name):
         raise ScaffoldError(
             f"invalid experiment name {name!r}: use a lowercase Python identifier "
             "(letters, digits, underscores; starting with a letter), not a keyword"

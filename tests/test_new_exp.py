@@ -122,6 +122,7 @@ def test_from_a_taxi_experiment_keeps_the_shared_components_and_loads(fresh_repo
         ("two words", "invalid experiment name"),
         ("caf\u00e9", "invalid experiment name"),
         ("x-y", "invalid experiment name"),
+        ("abc\n", "invalid experiment name"),
     ],
 )
 def test_bad_names_are_refused_and_nothing_is_created(fresh_repo, name, message):
