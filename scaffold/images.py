@@ -154,9 +154,15 @@ def ensure_experiment(
     from scaffold import lockfiles
 
     options = build_options(xargs or [])
-    # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
-    lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt")
     spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
+    # An image of this very context (requirements.txt and lock included) was built after the check below.
+    if not options.no_cache and shutil.which("docker") and exists(spec.tag):
+        if not quiet:
+            print(f"image {spec.tag} is up to date", file=sys.stderr)
+        return spec.tag
+    # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
+    if lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt"):
+        spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     return ensure(spec, no_cache=options.no_cache, quiet=quiet)
 
 

@@ -84,11 +84,13 @@ def stale_entries(requirements: Path) -> list[str]:
     ]
 
 
-def refresh_if_stale(requirements: Path) -> None:
+def refresh_if_stale(requirements: Path) -> bool:
     """Re-lock an experiment's requirements.txt when it asks for something its lock lacks (a package just
-    added)."""
+    added); whether it did."""
     if requirements.is_file() and stale_entries(requirements):
         compile_lock(requirements)
+        return True
+    return False
 
 
 def _normalize(name: str) -> str:

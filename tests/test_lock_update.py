@@ -145,3 +145,36 @@ def test_an_added_package_is_installed_on_top_and_matches_a_full_build(tmp_path,
         assert "tabulate==0.9.0" in installed(fourth)
     finally:
         remove(name, other)
+
+
+@pytest.mark.docker
+def test_ensure_experiment_relocks_then_skips_the_check(tmp_path, pypi, monkeypatch):  # noqa: F811
+    """`make local` / `make build-exp`: a package just added is locked before the build (the tag is the new
+    lock's); once an image of the context exists, the requirements are not parsed again (that check costs
+    half of an unchanged `make build-exp`)."""
+    from scaffold.config import Config
+    from scaffold.paths import Repo
+
+    exp = unique_name("ensure")
+    context = tmp_path / "src" / exp / "docker"
+    shutil.copytree(REPO / "experiment_template/docker", context)
+    requirements = context / "requirements.txt"
+    requirements.write_text("six==1.16.0\n")
+    lockfiles.compile_lock(requirements)
+    repo, config = Repo(tmp_path), Config(tmp_path)
+    try:
+        first = images.ensure_experiment(repo, config, exp, quiet=True)
+        requirements.write_text("six==1.16.0\ntabulate==0.9.0\n")  # added, not locked
+        second = images.ensure_experiment(repo, config, exp, quiet=True)
+        assert lockfiles.locked_versions(context / "requirements.lock")["tabulate"] == {"0.9.0"}
+        assert second != first
+        assert second == images.experiment_image(repo.experiment(exp), config.get("BASE_IMAGE")).tag
+        assert "tabulate==0.9.0" in installed(second)
+
+        def no_check(_requirements):
+            raise AssertionError("the lock was checked although the image of this context exists")
+
+        monkeypatch.setattr(lockfiles, "stale_entries", no_check)
+        assert images.ensure_experiment(repo, config, exp, quiet=True) == second
+    finally:
+        remove(exp)
