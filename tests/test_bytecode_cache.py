@@ -1,4 +1,4 @@
-"""The driver caches its imports' bytecode even under PYTHONDONTWRITEBYTECODE (scaffold/__init__.py)."""
+"""Under PYTHONDONTWRITEBYTECODE the driver caches bytecode in the venv's .pycache (scaffold/__init__.py)."""
 
 import os
 import subprocess
@@ -6,20 +6,33 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PROBE = (
+    "import importlib.util, sys; {imports}; import probe_module; "
+    "print(importlib.util.cache_from_source(probe_module.__file__))"
+)
 
 
-def test_the_driver_writes_bytecode_despite_pythondontwritebytecode(tmp_path):
-    module = tmp_path / "probe_module.py"
-    module.write_text("VALUE = 1\n")
+def run_probe(tmp_path: Path, imports: str) -> Path:
+    (tmp_path / "probe_module.py").write_text("VALUE = 1\n")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
-    code = "import sys; assert sys.dont_write_bytecode; import scaffold; import probe_module"
-    subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    assert list((tmp_path / "__pycache__").glob("probe_module.*.pyc"))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(imports=imports)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Path(done.stdout.strip())
+
+
+def test_the_driver_caches_bytecode_in_the_venv_not_beside_the_sources(tmp_path):
+    assert sys.prefix != sys.base_prefix, "the tests run in .venv"
+    cached = run_probe(tmp_path, "import scaffold")
+    assert cached.is_file() and cached.is_relative_to(Path(sys.prefix) / ".pycache")
+    assert not (tmp_path / "__pycache__").exists()
 
 
 def test_without_the_driver_nothing_is_written(tmp_path):
     """The check above is meaningful: the same import without scaffold writes nothing."""
-    (tmp_path / "probe_module.py").write_text("VALUE = 1\n")
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tmp_path)}
-    subprocess.run([sys.executable, "-c", "import probe_module"], env=env, check=True)
-    assert not (tmp_path / "__pycache__").exists()
+    cached = run_probe(tmp_path, "pass")
+    assert not cached.exists() and not (tmp_path / "__pycache__").exists()
