@@ -156,14 +156,21 @@ def ensure_experiment(
     options = build_options(xargs or [])
     spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     # An image of this very context (requirements.txt and lock included) was built after the check below.
-    if not options.no_cache and shutil.which("docker") and exists(spec.tag):
-        if not quiet:
-            print(f"image {spec.tag} is up to date", file=sys.stderr)
+    if shutil.which("docker") and _up_to_date(spec.tag, options.no_cache, quiet, sys.stderr):
         return spec.tag
     # A package just added to requirements.txt gets locked before the build; the lock is what gets installed.
     if lockfiles.refresh_if_stale(repo.experiment(exp) / "docker" / "requirements.txt"):
         spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     return ensure(spec, no_cache=options.no_cache, quiet=quiet)
+
+
+def _up_to_date(tag: str, no_cache: bool, quiet: bool, out, how: str = "") -> bool:
+    """Whether the image exists and may be used as it is (not with --no-cache); says so unless quiet."""
+    if no_cache or not exists(tag):
+        return False
+    if not quiet:
+        print(f"image {tag} is up to date{how}", file=out)
+    return True
 
 
 def ensure(spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=None) -> str:
@@ -172,17 +179,13 @@ def ensure(spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=Non
         raise ScaffoldError("docker CLI not found on PATH; install Docker, or use RUNNER=venv")
     out = out or sys.stderr
     tag = spec.tag
-    if not no_cache and exists(tag):
-        if not quiet:
-            print(f"image {tag} is up to date", file=out)
+    if _up_to_date(tag, no_cache, quiet, out):
         return tag
     from scaffold import locks  # only when building: the up-to-date path above stays import-light
 
     # Another driver building the same tag right now: wait for it, then use its image.
     with locks.exclusive(f"build {tag}"):
-        if not no_cache and exists(tag):
-            if not quiet:
-                print(f"image {tag} is up to date (built meanwhile by another command)", file=out)
+        if _up_to_date(tag, no_cache, quiet, out, " (built meanwhile by another command)"):
             return tag
         update = None if no_cache else lock_update(spec)
         if update:
