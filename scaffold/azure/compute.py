@@ -13,7 +13,6 @@ from scaffold.paths import Repo
 DEFAULT_SIZE = "Standard_DS3_v2"
 DEFAULT_MAX = 4
 COMPUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}[A-Za-z0-9]$")
-IDENTITIES = ("system_assigned", "user_assigned", "none")
 USER_IDENTITY_ID = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
     r"Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+$",
@@ -21,23 +20,10 @@ USER_IDENTITY_ID = re.compile(
 )
 
 
-def ensure_compute(
-    repo: Repo,
-    config: Config,
-    name: str,
-    size: str,
-    max_nodes: str,
-    dry_run: bool,
-    min_nodes: int = 0,
-    idle: int = 0,
-    identity: str = "system_assigned",
-    identity_id: str = "",
-) -> int:
+def ensure_compute(repo: Repo, config: Config, name: str, size: str, max_nodes: str, options) -> int:
     """Create or update an AmlCompute cluster (min 0 nodes by default, so it costs nothing when idle).
-
-    The cluster gets a system-assigned managed identity by default: jobs with `identity: type: managed`
-    (taxi_online, taxi_batch) sign in with it.
-    """
+    `options`: the XARGS of `compute`. The cluster gets a system-assigned managed identity by default:
+    jobs with `identity: type: managed` (taxi_online, taxi_batch) sign in with it."""
     name = name or config.get("COMPUTE", "cpu-cluster")
     if not COMPUTE_NAME.match(name):
         raise ScaffoldError(
@@ -47,52 +33,49 @@ def ensure_compute(
         maximum = int(max_nodes) if str(max_nodes).strip() else DEFAULT_MAX
     except ValueError:
         raise ScaffoldError(f"MAX must be a whole number of nodes, got {max_nodes!r}") from None
-    if maximum < 1 or min_nodes < 0 or min_nodes > maximum:
-        raise ScaffoldError(f"need 0 <= min ({min_nodes}) <= MAX ({maximum}) and MAX >= 1")
+    minimum = options.min_nodes
+    if maximum < 1 or minimum < 0 or minimum > maximum:
+        raise ScaffoldError(f"need 0 <= min ({minimum}) <= MAX ({maximum}) and MAX >= 1")
     workspace.quiet_sdk_logs()
     from azure.ai.ml.entities import AmlCompute
 
     cluster = AmlCompute(
         name=name,
         size=size or DEFAULT_SIZE,
-        min_instances=min_nodes,
+        min_instances=minimum,
         max_instances=maximum,
-        idle_time_before_scale_down=idle or None,
-        identity=compute_identity(identity, identity_id),
+        idle_time_before_scale_down=options.idle or None,
+        identity=compute_identity(options.identity, options.identity_id),
     )
-    if dry_run:
+    if options.dry_run:
         print("# dry run: nothing created")
         print(job_yaml.as_yaml(cluster))
         return 0
     client = workspace.ml_client(repo, config)
-    print(
-        f"creating or updating compute {name} ({cluster.size}, {min_nodes}-{maximum} nodes)", file=sys.stderr
-    )
+    print(f"creating or updating compute {name} ({cluster.size}, {minimum}-{maximum} nodes)", file=sys.stderr)
     poller = workspace.sdk_call("compute creation", lambda: client.compute.begin_create_or_update(cluster))
     result = workspace.sdk_call("compute creation", poller.result)
     print(f"compute {result.name}: {result.size}, {result.min_instances}-{result.max_instances} nodes")
     return 0
 
 
-def compute_identity(kind: str, resource_id: str = ""):
-    """The cluster's managed identity: system-assigned, one user-assigned identity (by id), or none."""
-    if kind not in IDENTITIES:
-        raise ScaffoldError(f"--identity must be one of {', '.join(IDENTITIES)}, got {kind!r}")
-    if kind != "user_assigned":
-        if resource_id:
-            raise ScaffoldError(f"--identity-id is only for --identity user_assigned, not {kind}")
-        if kind == "none":
-            return None
-    elif not USER_IDENTITY_ID.match(resource_id):
+def compute_identity(kind: str, resource_id: str):
+    """The cluster's managed identity (`kind` as the --identity choices): system-assigned, one
+    user-assigned identity (by id), or none."""
+    if kind != "user_assigned" and resource_id:
+        raise ScaffoldError(f"--identity-id is only for --identity user_assigned, not {kind}")
+    if kind == "none":
+        return None
+    from azure.ai.ml.entities import IdentityConfiguration, ManagedIdentityConfiguration
+
+    if kind == "system_assigned":
+        return IdentityConfiguration(type="system_assigned")
+    if not USER_IDENTITY_ID.match(resource_id):
         raise ScaffoldError(
             "--identity user_assigned needs --identity-id /subscriptions/<id>/resourceGroups/<group>/"
             "providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, "
             f"got {resource_id or 'nothing'!r}"
         )
-    from azure.ai.ml.entities import IdentityConfiguration, ManagedIdentityConfiguration
-
-    if kind == "system_assigned":
-        return IdentityConfiguration(type="system_assigned")
     return IdentityConfiguration(
         type="user_assigned", user_assigned_identities=[ManagedIdentityConfiguration(resource_id=resource_id)]
     )

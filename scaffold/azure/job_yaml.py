@@ -62,12 +62,8 @@ def _relative_local(value) -> bool:
 
 def _steps(data: dict) -> dict[str, dict]:
     """A pipeline's steps by name (none for other jobs)."""
-    jobs = data.get("jobs")
-    return (
-        {name: step for name, step in jobs.items() if isinstance(step, dict)}
-        if isinstance(jobs, dict)
-        else {}
-    )
+    jobs = data.get("jobs") if isinstance(data.get("jobs"), dict) else {}
+    return {name: step for name, step in jobs.items() if isinstance(step, dict)}
 
 
 def local_input_overrides(data: dict, yaml_dir: Path) -> list[dict[str, str]]:
@@ -101,21 +97,15 @@ def build_paths(data: dict) -> list[str]:
     return paths
 
 
-def component_files(data: dict) -> list[str]:
-    """Local component files the pipeline's steps name (`component: ./common/components/prep.yml`),
-    relative to the YAML's folder."""
-    return [ref for step in _steps(data).values() if _relative_local(ref := step.get("component"))]
-
-
 def staged_paths(data: dict, relative: PurePosixPath, read: Callable[[str], dict | None]) -> list[str]:
-    """Snapshot paths the SDK reads besides the code upload: the YAML, its build contexts, the component
-    files its steps name and their build contexts (relative to each component file, as the SDK resolves
-    them). `read` gives a component file's data from its snapshot path, or None when there is no such
-    file (the SDK's loader then names it); paths leaving the snapshot are left to the SDK to refuse."""
+    """Snapshot paths the SDK reads besides the code upload: the YAML, its build contexts, the local
+    component files its steps name and their build contexts (relative to each component file, as the SDK
+    resolves them). `read` gives a component file's data from its snapshot path, or None when there is
+    no such file (the SDK's loader then names it); paths leaving the snapshot are left to the SDK."""
     here = relative.parent
     found = [relative] + [here / path for path in build_paths(data)]
-    for ref in component_files(data):
-        component = PurePosixPath(posixpath.normpath(here / ref))
+    refs = [ref for step in _steps(data).values() if _relative_local(ref := step.get("component"))]
+    for component in (PurePosixPath(posixpath.normpath(here / ref)) for ref in refs):
         if component.parts[0] == "..":
             continue
         spec = read(component.as_posix())
@@ -201,8 +191,9 @@ def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: li
     return ScaffoldError("; ".join(parts) + more)
 
 
-def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str, str] | None = None):
-    """azure.ai.ml.load_job with overrides; schema errors become one line with file, line and field."""
+def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str, str] = ("", "")):
+    """azure.ai.ml.load_job with overrides; schema errors become one line with file, line and field.
+    `replace` (old, new) is applied to its messages (the snapshot's path shown as src/EXP)."""
     text = path.read_text(encoding="utf-8")
     quiet_sdk_logs()
     from logging.handlers import BufferingHandler
@@ -219,16 +210,13 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     try:
         job = sdk_load_job(path, params_override=overrides)
     except Exception as exc:  # noqa: BLE001 - the SDK raises marshmallow, azure and plain errors alike
-        error = schema_error(exc, text, display, overrides)
-        if replace:
-            error = ScaffoldError(str(error).replace(*replace))
-        raise error from None
+        raise ScaffoldError(str(schema_error(exc, text, display, overrides)).replace(*replace)) from None
     finally:
         logger.removeHandler(held)
         logger.propagate = propagate
     for record in held.buffer:
-        line = " ".join(record.getMessage().split())
-        print(f"warning: {display}: {line.replace(*replace) if replace else line}", file=sys.stderr)
+        line = " ".join(record.getMessage().split()).replace(*replace)
+        print(f"warning: {display}: {line}", file=sys.stderr)
     return job
 
 
@@ -286,10 +274,7 @@ def code_paths(job) -> list[Path]:
 
 def build_contexts(job) -> list[Path]:
     """Absolute local Docker build contexts of the job's environments."""
-    found = []
-    for node, base in _nodes(job):
-        env = getattr(node, "environment", None)
-        build = getattr(env, "build", None)
-        if build is not None and (p := _local(getattr(build, "path", None), base)):
-            found.append(p)
-    return found
+    builds = [
+        (getattr(getattr(node, "environment", None), "build", None), base) for node, base in _nodes(job)
+    ]
+    return [p for build, base in builds if (p := _local(build, base))]

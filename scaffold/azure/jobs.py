@@ -37,13 +37,6 @@ def default_name(exp: str, git: gitinfo.GitInfo) -> str:
     return "-".join(part for part in (exp, stamp, git.short) if part)
 
 
-def image_context_hash(exp_dir: Path) -> str:
-    """The docker/ context hash with no build arguments: Azure ML builds the Dockerfile with its defaults."""
-    if not (exp_dir / "docker" / "Dockerfile").is_file():
-        return ""
-    return images.context_hash(exp_dir / "docker", {})
-
-
 @contextmanager
 def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -> Iterator[tuple]:
     """(snapshot, job as the SDK loaded it, display name) of src/EXP/FILE, staged as Azure ML gets it."""
@@ -59,7 +52,14 @@ def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -
         job = job_yaml.load_job(
             snap.root / relative, overrides, display, replace=(str(snap.root), f"src/{exp}")
         )
-        _check_code(job, snap.root, exp, display, err)
+        root = snap.root.resolve()  # code paths are resolved: compare like with like (/tmp may be a link)
+        for path in job_yaml.code_paths(job):
+            if not path.is_relative_to(root):
+                raise ScaffoldError(
+                    f"{display}: code must be inside src/{exp} (the snapshot is src/{exp} + common/)"
+                )
+            if path != root:
+                print(f"warning: code is {path.relative_to(root)}/, which does not contain common/", file=err)
         yield snap, job, display
 
 
@@ -67,7 +67,9 @@ def submit_job(repo: Repo, config: Config, exp: str, file: str, options) -> int:
     """Stage, validate, then (unless --dry-run) submit; see docs/azure.md. `options`: the XARGS of `job`."""
     exp_dir = experiments.require(repo, exp)
     git = gitinfo.describe(repo.root, [exp_dir, repo.common])
-    tags = {**git.tags(), **({"image_context_hash": h} if (h := image_context_hash(exp_dir)) else {})}
+    tags = git.tags()
+    if (exp_dir / "docker" / "Dockerfile").is_file():  # hashed with no build arguments, as Azure ML builds it
+        tags["image_context_hash"] = images.context_hash(exp_dir / "docker", {})
     with staged_job(repo, exp, file, options.overrides, sys.stderr) as (snap, job, _):
         job.name = options.name or job.name or default_name(exp, git)
         job.experiment_name = job.experiment_name or exp
@@ -109,24 +111,10 @@ def _component_reader(repo: Repo, exp_dir: Path):
     return read
 
 
-def _check_code(job, root: Path, exp: str, display: str, err) -> None:
-    root = root.resolve()  # code paths are resolved: compare like with like (/tmp may be a link)
-    for path in job_yaml.code_paths(job):
-        if not path.is_relative_to(root):
-            raise ScaffoldError(
-                f"{display}: code must be inside src/{exp} (the snapshot is src/{exp} + common/)"
-            )
-        if path != root:
-            print(f"warning: code is {path.relative_to(root)}/, which does not contain common/", file=err)
-
-
 def stream(client, name: str, url: str, err) -> int:
-    """Stream the job's logs; the exit code is 0 only when the job completed.
-
-    Streaming can outlast the sign-in token (a CI token lasts about an hour). Azure then refuses the next
-    poll with ClientAuthenticationError: that ends the streaming, not the job, so the message says so and
-    where to follow the job, rather than "no usable Azure credential" (the sign-in did work at submission).
-    """
+    """Stream the job's logs; the exit code is 0 only when the job completed. Streaming can outlast the
+    sign-in token (a CI token lasts about an hour): that ends the streaming, not the job, so the message
+    says where to follow it rather than "no usable Azure credential"."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError
 
     try:

@@ -1,43 +1,24 @@
 """An offline stand-in for Azure ML's MLflow service: the real `mlflow server`, limited to Azure ML's API.
 
-Code that passes against a plain MLflow 3 server can still fail in Azure ML: the workspace implements the
-MLflow 2 tracking and registry REST API only. MLflow 3's logged-model API (`POST
-/api/2.0/mlflow/logged-models`, called by `mlflow.<flavor>.log_model(name=...)`) answers 404 with an empty
-body (Azure/azure-sdk-for-python#44896: "failed with error code 404 != 200. Response body: ''");
-azureml-examples works around it with save_model + log_artifacts + register_model
-(Azure/azureml-examples#3885; #3868 and #3891 pin an older MLflow instead).
+Azure ML implements only the MLflow 2 tracking and registry REST API: MLflow 3's logged-model API (`POST
+/api/2.0/mlflow/logged-models`, from `mlflow.<flavor>.log_model(name=...)`) answers 404 with an empty body
+(Azure/azure-sdk-for-python#44896; workarounds in Azure/azureml-examples#3885, #3868, #3891). The client
+sends the same REST paths to an http:// URI as to azureml://: azureml-mlflow 1.62.0.post6
+(`_store/tracking/store.py`, `_store/model_registry/model_registry.py`, `_store/azureml_reststore.py`: "V3
+API not implemented yet") subclasses MLflow's RestStore classes, adding only authentication and the base
+URL (its own runs/log-batch-async and runs/get-run-data-status are not in open-source MLflow). So MLflow's
+own server (mlflow_app.py; SQLite, artifacts proxied through it as through Azure's artifact service) runs
+behind a filter that passes ALLOWED, answers the rest 404 with an empty body and notes each refusal in
+refused.log.
 
-So this runs MLflow's own tracking server, the app `mlflow server` serves, in one process (mlflow_app.py;
-SQLite store, artifacts proxied through the server, so a client needs only the tracking URI, as in Azure ML
-where artifacts also go through the service) behind a small filter that passes
-ALLOWED and answers everything else 404 with an empty body, noting each refusal in refused.log. The MLflow
-client sends the same REST paths to an http:// tracking URI as to Azure's azureml:// one: azureml-mlflow
-1.62.0.post6 (`_store/tracking/store.py`, `_store/model_registry/model_registry.py`) subclasses MLflow's own
-RestStore classes, adding only authentication and the base URL `<region>.api.azureml.ms/mlflow/v2.0/<workspace
-scope>` (for MLflow 3 too: "V3 API not implemented yet", `_store/azureml_reststore.py`). Its only own
-endpoints, runs/log-batch-async and runs/get-run-data-status, are not in open-source MLflow. Its artifact
-repository talks to Azure's artifact service instead of MLflow's; the proxied `mlflow-artifacts` routes stand
-in for that.
+ALLOWED follows Learn's concept-mlflow, the support matrix of "Query & compare experiments and runs with
+MLflow" and the limitations in "Manage models registry in Azure Machine Learning with MLflow" (no renaming
+experiments or models, no deleting a model container). Refused as MLflow 3 only or undocumented for Azure
+ML: logged-models, runs/outputs, runs/log-model (mlflow/mlflow#11103), runs/log-inputs, registered-model
+aliases, presigned URLs, traces, prompts, webhooks, scorers, datasets, gateway, workspaces, /api/3.0, the UI.
 
-Where ALLOWED comes from (Learn, "MLflow and Azure Machine Learning", concept-mlflow; "Query & compare
-experiments and runs with MLflow", its support matrix; "Manage models registry in Azure Machine Learning with
-MLflow", its limitations):
-- experiments: create, get, get-by-name, search, delete, restore, set tag; not update ("Renaming experiments"
-  is unsupported);
-- runs: create, get, update, search, delete, restore, log-metric, log-parameter, set-tag, delete-tag,
-  log-batch; metrics/get-history; artifacts/list and the artifact files themselves;
-- registered models: create, get, search, update, get-latest-versions, set/delete tag; not rename nor
-  delete ("Renaming models" and "Deleting the entire model container" are unsupported);
-- model versions: create, get, update, delete, search, get-download-uri, set/delete tag, transition-stage.
-Refused because MLflow 3 only or not documented for Azure ML: logged-models, runs/outputs, runs/log-model
-(recording model metadata fails in Azure ML, mlflow/mlflow#11103), runs/log-inputs, registered-model
-aliases, presigned URLs, traces, prompts, webhooks, scorers, datasets, gateway, workspaces, the /api/3.0
-routes, the UI.
-
-    with serving(folder) as uri:  # http://127.0.0.1:<port>
-        ...  # MLFLOW_TRACKING_URI=uri
-
-By hand: `python -m scaffold.azure.mlflow_service [--port N] [FOLDER]` serves until Ctrl-C.
+`with serving(folder) as uri:` yields http://127.0.0.1:<port>; by hand, `python -m
+scaffold.azure.mlflow_service [--port N] [FOLDER]` serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -152,13 +133,7 @@ class _Filter(BaseHTTPRequestHandler):
         """Quiet: the MLflow server keeps its own log."""
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float) -> None:
+def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float = 120) -> None:
     """Until the MLflow server answers /health; a server that exits or stays silent is an error."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -177,32 +152,28 @@ def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float) 
 
 
 def _stop(server: subprocess.Popen) -> None:
-    """Stop the MLflow server and the workers it started (its own process group on POSIX)."""
+    """Stop the MLflow server and anything it started (its own process group; POSIX only, as fcntl)."""
     if server.poll() is None:
-        if os.name == "posix":
-            os.killpg(server.pid, signal.SIGTERM)
-        else:
-            server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL) if os.name == "posix" else server.kill()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait()
 
 
 @contextmanager
-def serving(
-    folder: str | Path, port: int = 0, timeout: float = 120.0, host: str = "127.0.0.1"
-) -> Iterator[str]:
+def serving(folder: str | Path, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
     """Run the stand-in with its store in `folder`; yield its tracking URI, http://<host>:<port>.
-
-    The SQLite store (mlflow.db), the artifacts, the server's log (server.log) and the refused requests
-    (refused.log, one `METHOD path` a line) stay in `folder`. The server creates or migrates the store's
-    tables under the lock `make local` takes for the same (mlflow.db.lock), so both can start at once.
-    """
+    The store (mlflow.db), artifacts, server.log and refused.log (`METHOD path` a line) stay in `folder`.
+    The server creates or migrates the tables under the lock `make local` takes for the same
+    (mlflow.db.lock), so both can start at once."""
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    upstream, log = _free_port(), folder / "server.log"
+    log = folder / "server.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        upstream = probe.getsockname()[1]
     # What `mlflow server --workers 1` serves, in one process (scaffold/azure/mlflow_app.py says why).
     argv = [sys.executable, "-m", "scaffold.azure.mlflow_app", str(folder), str(upstream)]
     root = str(Path(__file__).resolve().parents[2])
@@ -212,10 +183,10 @@ def serving(
         with open(log, "ab") as output:
             server = subprocess.Popen(
                 argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                start_new_session=os.name == "posix",
+                start_new_session=True,
             )  # fmt: skip
         try:
-            _wait_ready(server, upstream, log, timeout)
+            _wait_ready(server, upstream, log)
         except BaseException:
             _stop(server)
             raise
@@ -224,8 +195,7 @@ def serving(
         handler = type("Filter", (_Filter,), settings)
         with ThreadingHTTPServer((host, port), handler) as proxy:
             proxy.daemon_threads = True
-            thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-            thread.start()
+            threading.Thread(target=proxy.serve_forever, daemon=True).start()
             try:
                 yield f"http://{host}:{proxy.server_address[1]}"
             finally:

@@ -1,8 +1,5 @@
 """The Azure ML workspace: settings (environment > config.env > config.json), credential and MLClient.
-
-`azure.identity` and `azure.ai.ml` are imported inside the functions. Every network call goes through
-the client returned by `ml_client`, which tests replace with a fake at the SDK boundary.
-"""
+Every network call goes through `ml_client`'s client, which tests replace at the SDK boundary."""
 
 from __future__ import annotations
 
@@ -31,21 +28,18 @@ ARM_SCOPE = "https://management.azure.com/.default"
 def workspace_settings(repo: Repo, config: Config) -> dict[str, str]:
     """subscription_id, resource_group and workspace_name: environment > config.env > config.json."""
     from_json: dict = {}
-    for candidate in (repo.root / "config.json", repo.root / ".azureml" / "config.json"):
-        if candidate.is_file():
-            try:
-                from_json = json.loads(candidate.read_text(encoding="utf-8"))
-            except (ValueError, OSError) as exc:
-                raise ScaffoldError(
-                    f"{candidate.relative_to(repo.root)}: not a valid Azure ML config.json ({exc})"
-                )
-            break
+    found = [p for p in (repo.root / "config.json", repo.root / ".azureml" / "config.json") if p.is_file()]
+    if found:
+        try:
+            from_json = json.loads(found[0].read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise ScaffoldError(
+                f"{found[0].relative_to(repo.root)}: not a valid Azure ML config.json ({exc})"
+            )
     settings = {}
-    for env_key, json_key in WORKSPACE_KEYS:
-        value = config.get(env_key) or str(
-            from_json.get(json_key) or from_json.get(json_key.replace("_name", "")) or ""
-        )
-        settings[json_key] = value.strip()
+    for env_key, key in WORKSPACE_KEYS:
+        value = from_json.get(key) or from_json.get(key.replace("_name", "")) or ""
+        settings[key] = (config.get(env_key) or str(value)).strip()
     if not all(settings.values()):
         raise ScaffoldError(NOT_CONFIGURED)
     return settings
@@ -62,12 +56,9 @@ def quiet_sdk_logs() -> None:
 
 
 def credential():
-    """DefaultAzureCredential (az login, service principal variables, managed identity, ...), probed once.
-
-    The probe asks for an ARM token before anything is uploaded, so a missing login is one line, not a
-    stack trace halfway through an upload. Managed identity stays enabled (it is how jobs authenticate
-    inside Azure); DefaultAzureCredential probes the instance metadata endpoint with a short timeout.
-    """
+    """DefaultAzureCredential, probed for an ARM token before anything is uploaded, so a missing login is
+    one line, not a stack trace halfway through an upload. Managed identity stays enabled (jobs sign in
+    with it inside Azure); the metadata endpoint is probed with a short timeout."""
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import CredentialUnavailableError, DefaultAzureCredential
 
@@ -86,12 +77,7 @@ def ml_client(repo: Repo, config: Config):
     cred = credential()
     from azure.ai.ml import MLClient
 
-    return MLClient(
-        cred,
-        subscription_id=settings["subscription_id"],
-        resource_group_name=settings["resource_group"],
-        workspace_name=settings["workspace_name"],
-    )
+    return MLClient(cred, settings["subscription_id"], settings["resource_group"], settings["workspace_name"])
 
 
 def one_line(exc: BaseException) -> str:

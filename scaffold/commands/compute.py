@@ -7,14 +7,12 @@ from scaffold import xargs
 
 def define(p) -> None:
     """The cluster's XARGS."""
-    from scaffold.azure import compute
-
     p.add_argument("--dry-run", action="store_true")
     p.add_argument("--min", dest="min_nodes", metavar="MIN", type=int, default=0)
     p.add_argument("--idle", type=int, default=0, help="seconds idle before scaling down")
     p.add_argument(
         "--identity",
-        choices=compute.IDENTITIES,
+        choices=("system_assigned", "user_assigned", "none"),
         default="system_assigned",
         help="the cluster's managed identity, used by jobs with identity: type: managed",
     )
@@ -22,11 +20,11 @@ def define(p) -> None:
 
 
 def run(args) -> int:
-    from scaffold.azure import compute
-    from scaffold.config import repo_and_config
-
     options = xargs.parse("compute", args.xargs or [], define)
     if options is None:
         return 0
+    from scaffold.azure import compute
+    from scaffold.config import repo_and_config
+
     repo, config = repo_and_config()
-    return compute.ensure_compute(repo, config, args.name, args.size, args.max, **vars(options))
+    return compute.ensure_compute(repo, config, args.name, args.size, args.max, options)
