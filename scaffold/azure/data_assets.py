@@ -13,8 +13,9 @@ from scaffold.paths import Repo
 ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
-def _data_path(name: str, path: str) -> tuple[Path, str]:
-    """The checked NAME and PATH of a data asset: (absolute path, uri_file or uri_folder)."""
+def register_data(repo: Repo, config: Config, name: str, path: str, version: str, options) -> int:
+    """Register a local file (uri_file) or folder (uri_folder) as a data asset; with --local, record it
+    where `make job ... XARGS=--local` resolves it. `options`: the XARGS of `data-asset`."""
     if not name:
         raise ScaffoldError("NAME is required, e.g. make data-asset NAME=my-data PATH=data/my.csv")
     if not ASSET_NAME.match(name):
@@ -25,41 +26,28 @@ def _data_path(name: str, path: str) -> tuple[Path, str]:
     if not local.exists():
         raise ScaffoldError(f"no such file or folder: {path}")
     local = local.resolve()
+    files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
     kind = "uri_folder" if local.is_dir() else "uri_file"
-    if kind == "uri_folder" and not any(p.is_file() for p in local.rglob("*")):
+    if kind == "uri_folder" and not files:
         raise ScaffoldError(f"{path} is an empty folder: nothing to register")
-    return local, kind
+    if options.local:
+        from scaffold.local_job import assets
 
-
-def register_local_data(repo: Repo, name: str, path: str, version: str) -> int:
-    """Record a local file or folder as a data asset that `make job ... XARGS=--local` resolves."""
-    from scaffold.local_job import assets
-
-    local, kind = _data_path(name, path)
-    version = assets.register(repo, name, local, kind, version)
-    print(
-        f"recorded local data asset {name}:{version} ({kind}, {path}) in data/{assets.REGISTRY}; "
-        f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it"
-    )
-    return 0
-
-
-def register_data(
-    repo: Repo, config: Config, name: str, path: str, version: str, dry_run: bool, description: str = ""
-) -> int:
-    """Register a local file (uri_file) or folder (uri_folder) as a data asset."""
-    local, kind = _data_path(name, path)
+        version = assets.register(repo, name, local, kind, version)
+        print(
+            f"recorded local data asset {name}:{version} ({kind}, {path}) in data/{assets.REGISTRY}; "
+            f"`make job ... XARGS=--local` resolves azureml:{name}@latest to it"
+        )
+        return 0
     workspace.quiet_sdk_logs()
     from azure.ai.ml.entities import Data
 
-    asset = Data(
-        name=name, version=version or None, path=str(local), type=kind, description=description or None
-    )
-    files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
+    description = options.description or None
+    asset = Data(name=name, version=version or None, path=str(local), type=kind, description=description)
     size = sum(p.stat().st_size for p in files)
     shown = f"version {version}" if version else "next version"
     print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}")
-    if dry_run:
+    if options.dry_run:
         print("# dry run: nothing registered")
         print(job_yaml.as_yaml(asset))
         return 0

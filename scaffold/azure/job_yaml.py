@@ -1,6 +1,5 @@
 """Job YAML: reading, `--set` overrides, the SDK's own loader, schema errors with file and line, and
-the local code folders and build contexts a loaded job refers to.
-"""
+the local code folders and build contexts a loaded job refers to."""
 
 from __future__ import annotations
 
@@ -67,11 +66,8 @@ def _steps(data: dict) -> dict[str, dict]:
 
 
 def local_input_overrides(data: dict, yaml_dir: Path) -> list[dict[str, str]]:
-    """Relative local input paths made absolute against the YAML's own folder in src/.
-
-    The YAML is loaded from the snapshot, so `path: ../../data/x.csv` would otherwise point somewhere
-    else; data inputs are uploaded from where `az ml job create` would take them.
-    """
+    """Relative local input paths made absolute against the YAML's own folder in src/, where `az ml job
+    create` would take them from (the YAML is loaded from the snapshot, where they would point elsewhere)."""
     inputs = [("inputs.", data.get("inputs"))]
     inputs += [(f"jobs.{name}.inputs.", step.get("inputs")) for name, step in _steps(data).items()]
     return [
@@ -106,23 +102,17 @@ def staged_paths(data: dict, relative: PurePosixPath, read: Callable[[str], dict
     found = [relative] + [here / path for path in build_paths(data)]
     refs = [ref for step in _steps(data).values() if _relative_local(ref := step.get("component"))]
     for component in (PurePosixPath(posixpath.normpath(here / ref)) for ref in refs):
-        if component.parts[0] == "..":
-            continue
-        spec = read(component.as_posix())
-        if spec is not None:
+        if component.parts[0] != ".." and (spec := read(component.as_posix())) is not None:
             found += [component] + [component.parent / path for path in build_paths(spec)]
     normal = [posixpath.normpath(path) for path in found]
     return list(dict.fromkeys(path for path in normal if path != ".." and not path.startswith("../")))
 
 
 def field_errors(exc: BaseException) -> list[tuple[tuple[str, ...], str]]:
-    """(field path, message) pairs from marshmallow's `{field: [messages]}` behind the SDK's error.
-
-    load_job raises marshmallow.ValidationError; for command and sweep jobs the SDK re-raises it as text
-    inside its `except`, so the structured messages are on an error further down the chain. Only public
-    attributes are read (marshmallow's `messages`, Python's exception chain); tests/test_job.py
-    (test_sdk_validation_errors_keep_marshmallow_messages) pins the shape for azure-ai-ml 1.35.2.
-    """
+    """(field path, message) pairs from marshmallow's `{field: [messages]}` behind the SDK's error: for
+    command and sweep jobs the SDK re-raises its ValidationError as text, so they are further down the
+    exception chain. Only public attributes are read; tests/test_job.py
+    (test_sdk_validation_errors_keep_marshmallow_messages) pins the shape for azure-ai-ml 1.35.2."""
     from marshmallow import ValidationError
 
     while exc is not None:
@@ -234,11 +224,8 @@ def as_yaml(entity) -> str:
         return str(entity)
     if not isinstance(data, dict):
         return buffer.getvalue().rstrip()
-    extra = {}
-    for key in ("name", "display_name", "experiment_name", "tags"):
-        value = getattr(entity, key, None)
-        if key not in data and isinstance(value, (str, dict)) and value:
-            extra[key] = value
+    extra = {key: getattr(entity, key, None) for key in ("name", "display_name", "experiment_name", "tags")}
+    extra = {k: v for k, v in extra.items() if k not in data and v and isinstance(v, (str, dict))}
     return yaml.safe_dump({**extra, **data}, sort_keys=False).rstrip()
 
 
@@ -274,7 +261,5 @@ def code_paths(job) -> list[Path]:
 
 def build_contexts(job) -> list[Path]:
     """Absolute local Docker build contexts of the job's environments."""
-    builds = [
-        (getattr(getattr(node, "environment", None), "build", None), base) for node, base in _nodes(job)
-    ]
-    return [p for build, base in builds if (p := _local(build, base))]
+    envs = [(getattr(node, "environment", None), base) for node, base in _nodes(job)]
+    return [p for env, base in envs if (p := _local(getattr(env, "build", None), base))]

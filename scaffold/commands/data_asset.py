@@ -20,8 +20,4 @@ def run(args) -> int:
     from scaffold.config import repo_and_config
 
     repo, config = repo_and_config()
-    if options.local:
-        return data_assets.register_local_data(repo, args.name, args.path, args.version)
-    return data_assets.register_data(
-        repo, config, args.name, args.path, args.version, options.dry_run, description=options.description
-    )
+    return data_assets.register_data(repo, config, args.name, args.path, args.version, options)
