@@ -19,8 +19,7 @@ from scaffold.paths import Repo
 def job_file(exp_dir: Path, file: str) -> Path:
     """FILE relative to the experiment folder (or to the current folder), and inside the experiment."""
     file = file or "azure-ml-job.yaml"
-    candidates = [Path(file)] if Path(file).is_absolute() else [exp_dir / file, Path.cwd() / file]
-    for candidate in candidates:
+    for candidate in (exp_dir / file, Path.cwd() / file):  # an absolute FILE is both
         if candidate.is_file():
             resolved = candidate.resolve()
             if not resolved.is_relative_to(exp_dir.resolve()):
