@@ -163,11 +163,11 @@ def _line_of(text: str, path: tuple[str, ...]) -> int | None:
     return line
 
 
-def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: list[dict]) -> ScaffoldError:
+def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: list[dict]) -> str:
     """One line naming the file, the line and the field of the first schema errors."""
     found = field_errors(exc)
     if not found:
-        return ScaffoldError(f"{display}: {one_line(exc)}")
+        return f"{display}: {one_line(exc)}"
     override_keys = {key for item in overrides for key in item}
     parts = []
     for path, text in found[:3]:
@@ -178,7 +178,7 @@ def schema_error(exc: BaseException, yaml_text: str, display: str, overrides: li
         where = f"{display}:{line}" if line and not origin else display
         parts.append(f"{where}: {dotted or 'job'}: {text}{origin}")
     more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-    return ScaffoldError("; ".join(parts) + more)
+    return "; ".join(parts) + more
 
 
 def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str, str] = ("", "")):
@@ -200,7 +200,7 @@ def load_job(path: Path, overrides: list[dict], display: str, replace: tuple[str
     try:
         job = sdk_load_job(path, params_override=overrides)
     except Exception as exc:  # noqa: BLE001 - the SDK raises marshmallow, azure and plain errors alike
-        raise ScaffoldError(str(schema_error(exc, text, display, overrides)).replace(*replace)) from None
+        raise ScaffoldError(schema_error(exc, text, display, overrides).replace(*replace)) from None
     finally:
         logger.removeHandler(held)
         logger.propagate = propagate

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -178,30 +178,23 @@ def serving(folder: str | Path, port: int = 0, host: str = "127.0.0.1") -> Itera
     argv = [sys.executable, "-m", "scaffold.azure.mlflow_app", str(folder), str(upstream)]
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    with open(folder / "mlflow.db.lock", "a") as lock:
+    with ExitStack() as stack:  # unwound in reverse: the proxy, the server, the lock file
+        lock = stack.enter_context(open(folder / "mlflow.db.lock", "a"))
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(log, "ab") as output:
             server = subprocess.Popen(
                 argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True,
             )  # fmt: skip
-        try:
-            _wait_ready(server, upstream, log)
-        except BaseException:
-            _stop(server)
-            raise
-    try:
+        stack.callback(_stop, server)
+        _wait_ready(server, upstream, log)
+        fcntl.flock(lock, fcntl.LOCK_UN)
         settings = {"upstream": ("127.0.0.1", upstream), "refused_log": folder / "refused.log"}
-        handler = type("Filter", (_Filter,), settings)
-        with ThreadingHTTPServer((host, port), handler) as proxy:
-            proxy.daemon_threads = True
-            threading.Thread(target=proxy.serve_forever, daemon=True).start()
-            try:
-                yield f"http://{host}:{proxy.server_address[1]}"
-            finally:
-                proxy.shutdown()
-    finally:
-        _stop(server)
+        proxy = stack.enter_context(ThreadingHTTPServer((host, port), type("Filter", (_Filter,), settings)))
+        proxy.daemon_threads = True
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        stack.callback(proxy.shutdown)
+        yield f"http://{host}:{proxy.server_address[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
