@@ -26,9 +26,8 @@ def register_data(repo: Repo, config: Config, name: str, path: str, version: str
     if not local.exists():
         raise ScaffoldError(f"no such file or folder: {path}")
     local = local.resolve()
-    files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
     kind = "uri_folder" if local.is_dir() else "uri_file"
-    if kind == "uri_folder" and not files:
+    if kind == "uri_folder" and not any(p.is_file() for p in local.rglob("*")):
         raise ScaffoldError(f"{path} is an empty folder: nothing to register")
     if options.local:
         from scaffold.local_job import assets
@@ -44,6 +43,7 @@ def register_data(repo: Repo, config: Config, name: str, path: str, version: str
 
     description = options.description or None
     asset = Data(name=name, version=version or None, path=str(local), type=kind, description=description)
+    files = [local] if local.is_file() else [p for p in local.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     shown = f"version {version}" if version else "next version"
     print(f"{kind} {path}: {len(files)} files, {size / 1024:.1f} KiB, {shown}")
