@@ -35,10 +35,8 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def describe(root: Path, paths: list[Path] | None = None) -> GitInfo:
-    """HEAD's commit, and whether `paths` (default: the whole tree) have changes, staged or untracked files.
-
-    Ignored files (caches, data/, mlruns/) do not make the tree dirty.
-    """
+    """HEAD's commit, and whether `paths` (default: the whole tree) have changes, staged or untracked files;
+    ignored ones (caches, data/, mlruns/) do not count."""
     commit = (_git(root, "rev-parse", "--verify", "-q", "HEAD") or "").strip()
     if not commit:
         return GitInfo()

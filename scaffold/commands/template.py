@@ -1,7 +1,5 @@
 """`template`: rebuild experiment_template.zip from experiment_template/."""
 
-from __future__ import annotations
-
 from scaffold.config import repo_and_config
 
 
