@@ -115,24 +115,19 @@ def exists(tag: str) -> bool:
     )
 
 
-class _XargsParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing its usage: the caller turns that into one line."""
-
-    def error(self, message):
-        raise argparse.ArgumentError(None, message)
-
-
 def build_options(xargs: list[str]) -> argparse.Namespace:
     """build-exp's XARGS: --no-cache and --build-arg KEY=VALUE (as .build_args, a dict), else one line."""
-    parser = _XargsParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
+    parser = argparse.ArgumentParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--build-arg", action="append", default=[])
-    try:
-        options = parser.parse_args(xargs)
+    try:  # unknown flags are returned, a malformed known one raises (exit_on_error=False): never an exit
+        options, unknown = parser.parse_known_args(xargs)
     except argparse.ArgumentError:
+        unknown = xargs
+    if unknown:
         raise ScaffoldError(
             f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
-        ) from None
+        )
     for item in options.build_arg:
         if "=" not in item or item.startswith("="):
             raise ScaffoldError(f"--build-arg expects KEY=VALUE, got {item!r}")
