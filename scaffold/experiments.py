@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 import tempfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from scaffold import pause
@@ -128,18 +129,14 @@ def _read_template(zip_path: Path) -> list:
         if relative.parts:
             entries.append((info, relative))
     # Two entries for one path, or a file where a folder must be, would fail halfway through unpacking.
-    files = [relative for info, relative in entries if not info.is_dir()]
-    folders = {parent for relative in files for parent in relative.parents} | {
-        relative for info, relative in entries if info.is_dir()
-    }
-    seen: set[PurePosixPath] = set()
-    for relative in files:
-        if relative in seen or relative in folders:
+    files = Counter(relative for info, relative in entries if not info.is_dir())
+    folders = {relative for info, relative in entries if info.is_dir()}.union(*(r.parents for r in files))
+    for relative, count in files.items():
+        if count > 1 or relative in folders:
             raise ScaffoldError(
                 f"{zip_path.name}: refusing entry {relative.as_posix()!r}: it occurs twice "
                 "(or as both a file and a folder)"
             )
-        seen.add(relative)
     return entries
 
 
