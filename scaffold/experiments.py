@@ -209,16 +209,18 @@ def _rename_derived(folder: Path, old: str, new: str) -> None:
     # The old name where it starts a name, in snake or kebab case: `london_taxi_fare`,
     # `azureml:london_taxi_raw@latest`, `london-taxi-endpoint` (Azure endpoint names allow no `_`); not
     # `greater_london_taxi` or `london_taxis`, which are other names.
-    spellings = sorted({old, old.replace("_", "-")}, key=len, reverse=True)
+    spellings = {
+        old.replace("_", "-"): new.replace("_", "-"),
+        old: new,
+    }  # old: new last, for a name without _
     pattern = re.compile(rf"(?<![A-Za-z0-9_-])({'|'.join(map(re.escape, spellings))})(?![A-Za-z0-9])")
 
-    def rename(match: re.Match) -> str:
-        return new if match.group(1) == old else new.replace("_", "-")
+    def rename(text: str) -> str:
+        return pattern.sub(lambda match: spellings[match[1]], text)
 
-    _rewrite(folder, lambda text: pattern.sub(rename, text))
+    _rewrite(folder, rename)
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # deepest first
-        renamed = pattern.sub(rename, path.name)
-        if renamed != path.name:
+        if (renamed := rename(path.name)) != path.name:
             path.rename(path.with_name(renamed))
 
 
