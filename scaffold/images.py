@@ -78,12 +78,8 @@ class ImageSpec:
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
-    def hash(self) -> str:
-        return context_hash(self.context, self.build_args)
-
-    @property
     def tag(self) -> str:
-        return f"{self.name}:{self.hash}"
+        return f"{self.name}:{context_hash(self.context, self.build_args)}"
 
     @property
     def recipe_hash(self) -> str:

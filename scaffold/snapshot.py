@@ -1,15 +1,13 @@
-"""Staging for Azure ML: the experiment's files (minus .amlignore) plus common/, in a temporary folder.
+"""Staging for Azure ML: the experiment's files plus common/ in a temporary folder, removed when `staged` ends
+(also on errors, Ctrl-C and SIGTERM); nothing is written under src/. The snapshot is what `code: .` uploads
+and holds the environment's build context, so the YAML is loaded from it.
 
-The snapshot is what `code: .` uploads and holds the environment's build context, so the YAML is loaded
-from the staged copy; nothing is written under src/, and the folder is removed when `staged` ends, also on
-errors, Ctrl-C and SIGTERM (the CLI turns SIGTERM into an exception).
-
-The ignore rules are the SDK's own (`.amlignore`, else `.gitignore`, with the SDK's gitignore matcher),
-matched where the SDK will see each file in the snapshot (`common/x.py`). Besides them (docs/azure.md,
-"make job"): secrets (`.env`, `.env.*`) and `__pycache__` at any depth (the SDK drops those from component
-code too: azure.ai.ml.entities._component.code.ComponentIgnoreFile), and local-only folders at the top of
-the experiment folder only (a deeper `data/` package is code, as with `az ml job create`). Links are never
-followed out of their folder. Every path left out is in `skipped`, with its reason, for the dry-run listing.
+What goes in follows the SDK's own ignore file and matcher (`.amlignore`, else `.gitignore`), applied where
+the SDK will see each file (`common/x.py`), plus the rules of docs/azure.md ("make job"): never secrets
+(`.env`, `.env.*`) nor `__pycache__` at any depth (the SDK drops those from component code too:
+azure.ai.ml.entities._component.code.ComponentIgnoreFile), nor local-only folders at the top (a deeper
+`data/` package is code, as with `az ml job create`). Links are not followed out of their folder; `skipped`
+says what was left out and why, for the dry-run listing.
 """
 
 from __future__ import annotations
@@ -144,10 +142,9 @@ def source_of(exp_dir: Path, common_dir: Path | None, relative: str) -> Path:
 @contextmanager
 def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Iterator[Snapshot]:
     """Copy the snapshot into <tmp>/scaffold-<exp>-*/<exp>/ and remove it all when the block ends."""
-    temp = Path(tempfile.mkdtemp(prefix=f"scaffold-{exp_dir.name}-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix=f"scaffold-{exp_dir.name}-", ignore_cleanup_errors=True) as temp:
         planned = collect(exp_dir, common_dir, force)
-        root = temp / exp_dir.name
+        root = Path(temp) / exp_dir.name
         root.mkdir()
         try:
             for relative, source in planned.sources.items():
@@ -157,16 +154,15 @@ def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = Non
                 # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
                 target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
         except OSError as exc:  # one line; a full disk says where and what to do
+            where = Path(temp).parent
             if disk_full(exc):
                 raise ScaffoldError(
-                    f"no space left on the device while staging the snapshot in {temp.parent}; "
+                    f"no space left on the device while staging the snapshot in {where}; "
                     "free some space or set TMPDIR to a larger folder"
                 ) from None
             raise ScaffoldError(
-                f"cannot stage the snapshot in {temp.parent}: {exc.strerror or exc} ({exc.filename or ''})"
+                f"cannot stage the snapshot in {where}: {exc.strerror or exc} ({exc.filename or ''})"
             ) from None
         planned.root = root
         pause.point("job:staged")
         yield planned
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)

@@ -13,7 +13,7 @@ def members(folder: Path) -> list[Path]:
 
 
 def build_zip(folder: Path, archive: Path) -> int:
-    """Write a byte-for-byte reproducible zip of `folder` (fixed dates and modes); return the number of files."""
+    """Write a byte-for-byte reproducible zip of `folder` (fixed dates, modes); return the number of files."""
     files = members(folder)
     with zipfile.ZipFile(archive, "w") as zf:
         for path in files:
