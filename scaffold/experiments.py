@@ -209,10 +209,8 @@ def _rename_derived(folder: Path, old: str, new: str) -> None:
     # The old name where it starts a name, in snake or kebab case: `london_taxi_fare`,
     # `azureml:london_taxi_raw@latest`, `london-taxi-endpoint` (Azure endpoint names allow no `_`); not
     # `greater_london_taxi` or `london_taxis`, which are other names.
-    spellings = {
-        old.replace("_", "-"): new.replace("_", "-"),
-        old: new,
-    }  # old: new last, for a name without _
+    # Kebab case first: for a name without `_`, old: new is the entry that stays.
+    spellings = {old.replace("_", "-"): new.replace("_", "-"), old: new}
     pattern = re.compile(rf"(?<![A-Za-z0-9_-])({'|'.join(map(re.escape, spellings))})(?![A-Za-z0-9])")
 
     def rename(text: str) -> str:
