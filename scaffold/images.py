@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from scaffold import lockfiles
 from scaffold.errors import ScaffoldError
 
 if TYPE_CHECKING:
@@ -135,8 +136,6 @@ def ensure_experiment(
     repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False
 ) -> str:
     """The tag of the experiment's image, its lock refreshed and the image built first when needed."""
-    from scaffold import lockfiles
-
     options = build_options(xargs or [])
     spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     # An image of this very context (requirements.txt and lock included) was built after the check below.
@@ -199,11 +198,9 @@ class LockUpdate(NamedTuple):
 
 
 def lock_update(spec: ImageSpec) -> LockUpdate | None:
-    """How to build `spec` on top of the newest local image of the same name and recipe hash, or None.
-
-    Only when the result is the full build's: the new lock pins every package the old one did (uv does not
-    uninstall), the Dockerfile allows it (`lock_install_steps`) and fewer than MAX_UPDATES are layered.
-    """
+    """How to build `spec` on top of the newest local image of the same name and recipe hash, or None unless
+    the result is the full build's: the new lock pins every package the old one did (uv does not uninstall),
+    the Dockerfile allows it (`lock_install_steps`) and fewer than MAX_UPDATES are layered already."""
     lock = spec.context / LOCK
     steps = lock_install_steps((spec.context / "Dockerfile").read_text()) if lock.is_file() else None
     if steps is None:
@@ -215,11 +212,10 @@ def lock_update(spec: ImageSpec) -> LockUpdate | None:
     image = listed[0]  # the newest
     found = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", image)
     labels = json.loads(found or "null") or {}
-    from scaffold.lockfiles import locked_versions
-
-    pinned = labels.get(LOCKED_LABEL)
     updates = int(labels.get(UPDATES_LABEL) or 0)
-    if pinned is None or updates >= MAX_UPDATES or not set(pinned.split()) <= set(locked_versions(lock)):
+    if LOCKED_LABEL not in labels or updates >= MAX_UPDATES:
+        return None
+    if not set(labels[LOCKED_LABEL].split()) <= set(lockfiles.locked_versions(lock)):
         return None
     return LockUpdate(f"{spec.name}:{labels.get(HASH_LABEL, image)}", f"FROM {image}\n{steps}", updates + 1)
 
@@ -281,9 +277,7 @@ def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | 
     labels = {**spec.labels, HASH_LABEL: tag.split(":", 1)[1], RECIPE_LABEL: spec.recipe_hash}
     lock = spec.context / LOCK
     if lock.is_file():
-        from scaffold.lockfiles import locked_versions
-
-        labels[LOCKED_LABEL] = " ".join(sorted(locked_versions(lock)))
+        labels[LOCKED_LABEL] = " ".join(sorted(lockfiles.locked_versions(lock)))
         labels[UPDATES_LABEL] = str(update.number if update else 0)
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
