@@ -1,7 +1,5 @@
 """Experiments: discovery, name rules, and `new-exp` from the template zip or another experiment."""
 
-from __future__ import annotations
-
 import keyword
 import os
 import re

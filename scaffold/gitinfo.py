@@ -1,7 +1,5 @@
 """What git says about the code being shipped: the commit, and whether the shipped folders differ from it."""
 
-from __future__ import annotations
-
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

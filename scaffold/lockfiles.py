@@ -5,8 +5,6 @@ a rebuild months later gets the same packages. The experiments' locks are for th
 x86_64 with Python 3.11; the host tooling's lock is universal (any OS), as the host can be a laptop.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess

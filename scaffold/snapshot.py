@@ -10,8 +10,6 @@ azure.ai.ml.entities._component.code.ComponentIgnoreFile), nor local-only folder
 says what was left out and why, for the dry-run listing.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import stat
