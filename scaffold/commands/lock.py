@@ -1,12 +1,10 @@
 """`lock`: re-resolve every requirements.txt (or one experiment's) into its requirements.lock."""
 
-from scaffold import experiments
+from scaffold import experiments, lockfiles
 from scaffold.config import repo_and_config
 
 
 def run(args) -> int:
-    from scaffold import lockfiles
-
     repo, _ = repo_and_config()
     if args.exp:
         lockfiles.compile_lock(experiments.require(repo, args.exp) / "docker" / "requirements.txt")
