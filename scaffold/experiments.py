@@ -1,11 +1,12 @@
 """Experiments: discovery, name rules, and `new-exp` from the template zip or another experiment."""
 
-from __future__ import annotations
-
 import keyword
 import os
 import re
+import shutil
 import stat
+import tempfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from scaffold import pause
@@ -62,9 +63,6 @@ def _listing(known: list[str]) -> str:
 
 def new_experiment(repo: Repo, name: str, source: str = "", compute: str = "cpu-cluster") -> Path:
     """Create src/<name> atomically: build it in a hidden temporary folder, then rename it into place."""
-    import shutil
-    import tempfile
-
     validate_name(name)
     target = repo.experiment(name)
     if target.exists() or target.is_symlink():
@@ -113,29 +111,35 @@ def _read_template(zip_path: Path) -> list:
 
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            entries = [(info, _safe_member(info, zip_path.name)) for info in archive.infolist()]
+            infos = archive.infolist()
     except zipfile.BadZipFile:
         raise ScaffoldError(f"{zip_path.name} is not a valid zip file") from None
-    entries = [(info, relative) for info, relative in entries if relative is not None]
+    entries = []
+    for info in infos:
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ScaffoldError(f"{zip_path.name}: refusing symlink entry {info.filename!r}")
+        name = info.filename.replace("\\", "/")
+        relative = PurePosixPath(name)  # without "." and empty parts
+        if relative.is_absolute() or ".." in relative.parts or re.match(r"^[A-Za-z]:", name):
+            raise ScaffoldError(
+                f"{zip_path.name}: refusing entry {info.filename!r} outside the experiment folder"
+            )
+        if relative.parts:
+            entries.append((info, relative))
     # Two entries for one path, or a file where a folder must be, would fail halfway through unpacking.
-    files = [relative for info, relative in entries if not info.is_dir()]
-    folders = {parent for relative in files for parent in relative.parents} | {
-        relative for info, relative in entries if info.is_dir()
-    }
-    seen: set[PurePosixPath] = set()
-    for relative in files:
-        if relative in seen or relative in folders:
+    files = Counter(relative for info, relative in entries if not info.is_dir())
+    folders = {relative for info, relative in entries if info.is_dir()}.union(*(r.parents for r in files))
+    for relative, count in files.items():
+        if count > 1 or relative in folders:
             raise ScaffoldError(
                 f"{zip_path.name}: refusing entry {relative.as_posix()!r}: it occurs twice "
                 "(or as both a file and a folder)"
             )
-        seen.add(relative)
     return entries
 
 
 def _extract_template(zip_path: Path, entries, dest: Path) -> None:
     """Unpack checked entries of the template into `dest`."""
-    import shutil
     import zipfile
     import zlib
 
@@ -158,22 +162,8 @@ def _extract_template(zip_path: Path, entries, dest: Path) -> None:
                 out.chmod(0o755)
 
 
-def _safe_member(info, archive_name: str) -> PurePosixPath | None:
-    name = info.filename.replace("\\", "/")
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        raise ScaffoldError(f"{archive_name}: refusing symlink entry {info.filename!r}")
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
-        raise ScaffoldError(f"{archive_name}: refusing entry {info.filename!r} outside the experiment folder")
-    parts = [p for p in path.parts if p not in ("", ".")]
-    return PurePosixPath(*parts) if parts else None
-
-
 def _copy_experiment(source: Path, dest: Path) -> None:
     """Copy an experiment's files, leaving out caches and outputs; links pointing outside it are refused."""
-    import shutil
-
     root = source.resolve()
     for path in source.rglob("*"):
         if path.is_symlink() and not path.resolve().is_relative_to(root):
@@ -181,22 +171,15 @@ def _copy_experiment(source: Path, dest: Path) -> None:
                 f"refusing to copy {path.relative_to(source)}: it links outside src/{source.name}"
             )
 
-    def copy(src, dst):
+    def copy(src, dst):  # stops at the first failure: copytree would collect OSErrors and carry on copying
         try:
             return shutil.copy2(src, dst)
-        except OSError as exc:  # raised as is, copytree would collect it and carry on copying
-            raise _CopyFailed(exc) from exc
+        except OSError as exc:
+            raise ScaffoldError(_creation_problem(exc, dest.name)) from None
 
-    try:
-        shutil.copytree(
-            source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True, copy_function=copy
-        )
-    except _CopyFailed as failed:
-        raise failed.args[0] from None
-
-
-class _CopyFailed(Exception):
-    """The first file copy that failed, stopping the copy at once."""
+    shutil.copytree(
+        source, dest, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True, copy_function=copy
+    )
 
 
 def _text_files(folder: Path):
@@ -218,26 +201,22 @@ def _rewrite(folder: Path, change) -> None:
             path.write_text(updated, encoding="utf-8")
 
 
-def derived_names(old: str) -> re.Pattern:
-    """The old experiment name where it starts a name, in snake or kebab case: `london_taxi`,
-    `london_taxi_fare`, `azureml:london_taxi_raw@latest`, `london-taxi-endpoint` (Azure endpoint names
-    allow no `_`); not `greater_london_taxi` or `london_taxis`, which are other names."""
-    spellings = sorted({old, old.replace("_", "-")}, key=len, reverse=True)
-    return re.compile(rf"(?<![A-Za-z0-9_-])({'|'.join(map(re.escape, spellings))})(?![A-Za-z0-9])")
-
-
 def _rename_derived(folder: Path, old: str, new: str) -> None:
     """FROM=: every name derived from the source's (model, data asset, experiment_name, display names,
     paths, file names) takes the new experiment's, so the copy has its own data and registered model."""
-    pattern = derived_names(old)
+    # The old name where it starts a name, in snake or kebab case: `london_taxi_fare`,
+    # `azureml:london_taxi_raw@latest`, `london-taxi-endpoint` (Azure endpoint names allow no `_`); not
+    # `greater_london_taxi` or `london_taxis`, which are other names.
+    # Kebab case first: for a name without `_`, old: new is the entry that stays.
+    spellings = {old.replace("_", "-"): new.replace("_", "-"), old: new}
+    pattern = re.compile(rf"(?<![A-Za-z0-9_-])({'|'.join(map(re.escape, spellings))})(?![A-Za-z0-9])")
 
-    def rename(match: re.Match) -> str:
-        return new if match.group(1) == old else new.replace("_", "-")
+    def rename(text: str) -> str:
+        return pattern.sub(lambda match: spellings[match[1]], text)
 
-    _rewrite(folder, lambda text: pattern.sub(rename, text))
+    _rewrite(folder, rename)
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):  # deepest first
-        renamed = pattern.sub(rename, path.name)
-        if renamed != path.name:
+        if (renamed := rename(path.name)) != path.name:
             path.rename(path.with_name(renamed))
 
 

@@ -1,7 +1,5 @@
 """What git says about the code being shipped: the commit, and whether the shipped folders differ from it."""
 
-from __future__ import annotations
-
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +33,8 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def describe(root: Path, paths: list[Path] | None = None) -> GitInfo:
-    """HEAD's commit, and whether `paths` (default: the whole tree) have changes, staged or untracked files.
-
-    Ignored files (caches, data/, mlruns/) do not make the tree dirty.
-    """
+    """HEAD's commit, and whether `paths` (default: the whole tree) have changes, staged or untracked files;
+    ignored ones (caches, data/, mlruns/) do not count."""
     commit = (_git(root, "rev-parse", "--verify", "-q", "HEAD") or "").strip()
     if not commit:
         return GitInfo()

@@ -1,11 +1,8 @@
-"""Experiment images: tagged by a hash of their docker/ context, built only when that hash is new.
+"""Experiment images: tagged by a hash of their docker/ context, built only when that hash is new; when only
+the lock changed, built on top of the previous image (see `lock_update`).
 
-When only requirements.lock changed since an image of the same context was built here (a package added or
-upgraded), the new image is built on top of that one with the Dockerfile's own lock install (uv installs
-only what is not there yet), instead of reinstalling the whole lock; see `lock_update`.
-
-Docker is reached through its CLI, as for runs: `docker image inspect` answers "is it built?" in about
-0.04 s (importing the Docker SDK alone costs 0.1-0.3 s), and `docker build` streams its own progress.
+Docker is reached through its CLI: `docker image inspect` answers "is it built?" in about 0.04 s (importing
+the Docker SDK alone costs 0.1-0.3 s), and `docker build` streams its own progress.
 """
 
 from __future__ import annotations
@@ -20,9 +17,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from scaffold import lockfiles
 from scaffold.errors import ScaffoldError
 
 if TYPE_CHECKING:
@@ -61,8 +60,7 @@ def context_hash(context: Path, build_args: dict[str, str], skip: tuple[str, ...
                 f"{context.name}/{relative} links outside the build context ({os.readlink(path)}): Docker "
                 f"sends the link, not the file; copy the file into {context.name}/ instead"
             )
-        executable = os.access(path, os.X_OK)
-        digest.update(f"{relative}\0{int(executable)}\0".encode())
+        digest.update(f"{relative}\0{int(os.access(path, os.X_OK))}\0".encode())
         # A link is hashed as its target's name: that is what Docker receives.
         digest.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
         digest.update(b"\0")
@@ -71,22 +69,18 @@ def context_hash(context: Path, build_args: dict[str, str], skip: tuple[str, ...
     return digest.hexdigest()[:12]
 
 
+@dataclass
 class ImageSpec:
-    """What to build: a repository name, its context folder and build arguments."""
+    """What to build: a repository name, its context folder, build arguments and labels."""
 
-    def __init__(self, name: str, context: Path, build_args=None, labels=None):
-        self.name = name
-        self.context = context
-        self.build_args: dict[str, str] = dict(build_args or {})
-        self.labels: dict[str, str] = dict(labels or {})
-
-    @property
-    def hash(self) -> str:
-        return context_hash(self.context, self.build_args)
+    name: str
+    context: Path
+    build_args: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def tag(self) -> str:
-        return f"{self.name}:{self.hash}"
+        return f"{self.name}:{context_hash(self.context, self.build_args)}"
 
     @property
     def recipe_hash(self) -> str:
@@ -95,9 +89,8 @@ class ImageSpec:
 
 def experiment_image(exp_dir: Path, base_image: str, extra_args: dict[str, str] | None = None) -> ImageSpec:
     """The image of an experiment; BASE_IMAGE is a build argument only when it is set."""
-    args = dict(extra_args or {})
-    if base_image:
-        args.setdefault("BASE_IMAGE", base_image)
+    args = {"BASE_IMAGE": base_image} if base_image else {}
+    args.update(extra_args or {})
     return ImageSpec(exp_dir.name, exp_dir / "docker", args, {"scaffold.experiment": exp_dir.name})
 
 
@@ -119,31 +112,23 @@ def exists(tag: str) -> bool:
     )
 
 
-class _XargsParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing its usage: the caller turns that into one line."""
-
-    def error(self, message):
-        raise argparse.ArgumentError(None, message)
-
-
 def build_options(xargs: list[str]) -> argparse.Namespace:
     """build-exp's XARGS: --no-cache and --build-arg KEY=VALUE (as .build_args, a dict), else one line."""
-    parser = _XargsParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
+    parser = argparse.ArgumentParser(prog="build-exp XARGS", add_help=False, exit_on_error=False)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--build-arg", action="append", default=[])
-    try:
-        options = parser.parse_args(xargs)
+    try:  # unknown flags are returned, a malformed known one raises (exit_on_error=False): never an exit
+        options, unknown = parser.parse_known_args(xargs)
     except argparse.ArgumentError:
+        unknown = xargs
+    if unknown:
         raise ScaffoldError(
             f"build-exp XARGS: expected --no-cache or --build-arg KEY=VALUE, got {shlex.join(xargs)}"
-        ) from None
-    pairs = {}
+        )
     for item in options.build_arg:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
+        if "=" not in item or item.startswith("="):
             raise ScaffoldError(f"--build-arg expects KEY=VALUE, got {item!r}")
-        pairs[key] = value
-    options.build_args = pairs
+    options.build_args = dict(item.split("=", 1) for item in options.build_arg)
     return options
 
 
@@ -151,8 +136,6 @@ def ensure_experiment(
     repo: Repo, config: Config, exp: str, xargs: list[str] | None = None, quiet: bool = False
 ) -> str:
     """The tag of the experiment's image, its lock refreshed and the image built first when needed."""
-    from scaffold import lockfiles
-
     options = build_options(xargs or [])
     spec = experiment_image(repo.experiment(exp), config.get("BASE_IMAGE"), options.build_args)
     # An image of this very context (requirements.txt and lock included) was built after the check below.
@@ -206,52 +189,41 @@ def ensure(spec: ImageSpec, no_cache: bool = False, quiet: bool = False, out=Non
     return tag
 
 
-class LockUpdate:
+class LockUpdate(NamedTuple):
     """A build on top of an earlier image of the same context: its Dockerfile, and the update's number."""
 
-    def __init__(self, previous: str, dockerfile: str, number: int):
-        self.previous, self.dockerfile, self.number = previous, dockerfile, number
+    previous: str
+    dockerfile: str
+    number: int
 
 
 def lock_update(spec: ImageSpec) -> LockUpdate | None:
-    """How to build `spec` on top of the newest local image of its context that differs only in its
-    requirements, or None when a full build is needed.
-
-    It is used only when the result is the full build's: the image has `spec`'s name and recipe hash (every
-    file but requirements.txt and the lock, and the build arguments); the new lock pins every package the
-    old one did (uv installs, it does not uninstall: a dropped package means a full build); the Dockerfile
-    copies the lock alone and, after that, runs only its one install step and sets only metadata (see
-    `lock_install_steps`); fewer than MAX_UPDATES updates are layered already. That install step then runs
-    as in a full build, and uv installs only what the earlier image lacks.
-    """
+    """How to build `spec` on top of the newest local image of the same name and recipe hash, or None unless
+    the result is the full build's: the new lock pins every package the old one did (uv does not uninstall),
+    the Dockerfile allows it (`lock_install_steps`) and fewer than MAX_UPDATES are layered already."""
     lock = spec.context / LOCK
     steps = lock_install_steps((spec.context / "Dockerfile").read_text()) if lock.is_file() else None
     if steps is None:
         return None
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--filter", f"reference={spec.name}", "--filter"]
-        + [f"label={RECIPE_LABEL}={spec.recipe_hash}", "--format", "{{.ID}}"],
-        capture_output=True,
-        text=True,
-    )
-    newest = listed.stdout.split()[:1] if listed.returncode == 0 else []
-    if not newest:
+    filters = ["--filter", f"reference={spec.name}", "--filter", f"label={RECIPE_LABEL}={spec.recipe_hash}"]
+    listed = _docker("image", "ls", *filters, "--format", "{{.ID}}").split()
+    if not listed:
         return None
-    found = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", newest[0]],
-        capture_output=True,
-        text=True,
-    )
-    labels = (json.loads(found.stdout) if found.returncode == 0 else None) or {}
-    from scaffold.lockfiles import locked_versions
-
+    image = listed[0]  # the newest
+    found = _docker("image", "inspect", "--format", "{{json .Config.Labels}}", image)
+    labels = json.loads(found or "null") or {}
     updates = int(labels.get(UPDATES_LABEL) or 0)
     if LOCKED_LABEL not in labels or updates >= MAX_UPDATES:
         return None
-    if not set(labels[LOCKED_LABEL].split()) <= set(locked_versions(lock)):
+    if not set(labels[LOCKED_LABEL].split()) <= set(lockfiles.locked_versions(lock)):
         return None
-    previous = f"{spec.name}:{labels.get(HASH_LABEL, newest[0])}"
-    return LockUpdate(previous, f"FROM {newest[0]}\n{steps}", updates + 1)
+    return LockUpdate(f"{spec.name}:{labels.get(HASH_LABEL, image)}", f"FROM {image}\n{steps}", updates + 1)
+
+
+def _docker(*args: str) -> str:
+    """A docker command's output, or "" when it fails."""
+    done = subprocess.run(["docker", *args], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else ""
 
 
 # After the lock's COPY, only these may follow the install step: none changes what that step sees.
@@ -259,14 +231,9 @@ _METADATA = {"LABEL", "EXPOSE", "CMD", "ENTRYPOINT", "HEALTHCHECK", "STOPSIGNAL"
 
 
 def lock_install_steps(dockerfile: str) -> str | None:
-    """The Dockerfile's instructions from `COPY requirements.lock ...` on (with the ARGs declared before
-    them), when a build on top of an image of its previous lock can run them; else None.
-
-    They can when the Dockerfile has one FROM and no ONBUILD, copies the lock by itself and in no other COPY
-    or ADD (nor requirements.txt, `.` or a wildcard), and after that COPY has one RUN and otherwise only
-    metadata: the earlier image then holds everything the earlier instructions made, and the RUN sees the
-    same user, folder and environment as in a full build.
-    """
+    """The Dockerfile's instructions from `COPY requirements.lock ...` on (with the ARGs before them), or None
+    unless a build on top of the previous lock's image can run them as a full build would: one FROM, no
+    ONBUILD, the lock copied alone and by no other COPY or ADD, then one RUN and otherwise only metadata."""
     from dockerfile_parse import DockerfileParser
 
     parsed = DockerfileParser(fileobj=io.BytesIO(dockerfile.encode()))
@@ -274,20 +241,17 @@ def lock_install_steps(dockerfile: str) -> str | None:
     kinds = [step["instruction"] for step in steps]
     if kinds.count("FROM") != 1 or "ONBUILD" in kinds:
         return None
-    sources = [
-        (
-            [word for word in step["value"].split() if not word.startswith("--")][:-1]
-            if step["instruction"] in ("COPY", "ADD")
-            else []
-        )
-        for step in steps
-    ]
+    copied = {  # what each COPY or ADD copies: its words but options and the destination
+        i: [word for word in step["value"].split() if not word.startswith("--")][:-1]
+        for i, step in enumerate(steps)
+        if step["instruction"] in ("COPY", "ADD")
+    }
     copies = [
         i
-        for i, names in enumerate(sources)
+        for i, names in copied.items()
         if any(name in (".", "./", *REQUIREMENTS) or any(c in name for c in "*?[") for name in names)
     ]
-    if len(copies) != 1 or sources[copies[0]] != [LOCK]:
+    if len(copies) != 1 or copied[copies[0]] != [LOCK]:
         return None
     after = kinds[copies[0] + 1 :]
     if after.count("RUN") != 1 or set(after) - _METADATA - {"RUN"}:
@@ -297,10 +261,13 @@ def lock_install_steps(dockerfile: str) -> str | None:
     return "".join(args + [step["content"] for step in steps[copies[0] :]])
 
 
+# The builder's own bookkeeping lines, which say nothing about why a step failed.
+_CHATTER = ("---> ", "Removing intermediate container", "Running in ", "DEPRECATED:")
+
+
 def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | None = None) -> None:
-    """`docker build` with the classic builder (as Azure ML builds), its progress streamed; on failure,
-    name the step that failed and its last output. The build stops with the driver. With `update`, the
-    Dockerfile is the update's (on top of an earlier image), given on stdin; the context is the same."""
+    """`docker build` with the classic builder (as Azure ML builds), its progress streamed; a failure names
+    the step and its last output. With `update`, its Dockerfile is given on stdin, with the same context."""
     argv = ["docker", "build", "--rm", "--force-rm", "-t", tag, "-t", f"{spec.name}:latest"]
     argv += ["--no-cache"] if no_cache else []
     argv += ["-f", "-"] if update else []
@@ -310,13 +277,10 @@ def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | 
     labels = {**spec.labels, HASH_LABEL: tag.split(":", 1)[1], RECIPE_LABEL: spec.recipe_hash}
     lock = spec.context / LOCK
     if lock.is_file():
-        from scaffold.lockfiles import locked_versions
-
-        labels[LOCKED_LABEL] = " ".join(sorted(locked_versions(lock)))
+        labels[LOCKED_LABEL] = " ".join(sorted(lockfiles.locked_versions(lock)))
         labels[UPDATES_LABEL] = str(update.number if update else 0)
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
-    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     step, recent = "", []
     process = subprocess.Popen(
         [*argv, str(spec.context)],
@@ -324,7 +288,7 @@ def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
     )
     try:
         if update:
@@ -335,8 +299,8 @@ def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | 
             out.flush()
             if line.startswith("Step "):
                 step, recent = line.strip(), []
-            elif line.strip() and not _builder_chatter(line):
-                recent = (recent + [line.strip()])[-5:]
+            elif (text := line.strip()) and text != "--->" and not text.startswith(_CHATTER):
+                recent = (recent + [text])[-5:]
         code = process.wait()
     finally:
         if process.poll() is None:  # interrupted: the daemon cancels the build when its client goes
@@ -347,12 +311,3 @@ def _build(spec: ImageSpec, tag: str, no_cache: bool, out, update: LockUpdate | 
         context = f" ({recent[-2]})" if len(recent) > 1 and recent[-2] not in detail else ""
         where = f" at {step}" if step else ""
         raise ScaffoldError(f"build of {spec.name} failed{where}: {detail}{context}")
-
-
-def _builder_chatter(line: str) -> bool:
-    """The builder's own bookkeeping lines, which say nothing about why a step failed."""
-    text = line.strip()
-    return (
-        text.startswith(("---> ", "Removing intermediate container", "Running in ", "DEPRECATED:"))
-        or text == "--->"
-    )

@@ -5,8 +5,6 @@ a rebuild months later gets the same packages. The experiments' locks are for th
 x86_64 with Python 3.11; the host tooling's lock is universal (any OS), as the host can be a laptop.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess
@@ -25,15 +23,11 @@ def lock_of(requirements: Path) -> Path:
 
 
 def uv() -> str:
-    """The uv executable installed in .venv from requirements.txt.
-
-    uv is told to trust the system's certificate store, as pip does, unless UV_SYSTEM_CERTS says otherwise:
-    behind a company proxy the proxy's CA is installed there, not in uv's bundled roots.
-    """
+    """The uv executable installed in .venv from requirements.txt, told to trust the system's certificates
+    as pip does (unless UV_SYSTEM_CERTS says otherwise): a company proxy's CA is there, not in uv's roots."""
     from uv import find_uv_bin
 
     os.environ.setdefault("UV_SYSTEM_CERTS", "1")
-
     return find_uv_bin()
 
 
@@ -58,29 +52,29 @@ def compile_lock(requirements: Path, platform: list[str] = IMAGE_PLATFORM) -> Pa
 
 def locked_versions(lock: Path) -> dict[str, set[str]]:
     """{normalized name: versions} pinned in a lock (a universal lock may pin two versions, per Python)."""
+    from packaging.utils import canonicalize_name
+
     found: dict[str, set[str]] = {}
     for name, version in _PINNED.findall(lock.read_text()):
-        found.setdefault(_normalize(name), set()).add(version)
+        found.setdefault(canonicalize_name(name), set()).add(version)
     return found
 
 
 def stale_entries(requirements: Path) -> list[str]:
     """What requirements.txt asks for that the lock beside it lacks (everything, without a lock)."""
     from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
 
     lock = lock_of(requirements)
-    wanted = []
-    for line in requirements.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            wanted.append(Requirement(line))
-    if not lock.is_file():
-        return [str(r) for r in wanted]
-    locked = locked_versions(lock)
+    locked = locked_versions(lock) if lock.is_file() else {}
+    lines = (line.split("#", 1)[0].strip() for line in requirements.read_text().splitlines())
+    wanted = [Requirement(line) for line in lines if line]
     return [
         str(r)
         for r in wanted
-        if not any(r.specifier.contains(v, prereleases=True) for v in locked.get(_normalize(r.name), ()))
+        if not any(
+            r.specifier.contains(v, prereleases=True) for v in locked.get(canonicalize_name(r.name), ())
+        )
     ]
 
 
@@ -91,7 +85,3 @@ def refresh_if_stale(requirements: Path) -> bool:
         compile_lock(requirements)
         return True
     return False
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()

@@ -1,22 +1,15 @@
-"""Staging for Azure ML: the experiment's files (minus .amlignore) plus common/, in a temporary folder.
+"""Staging for Azure ML: the experiment's files plus common/ in a temporary folder, removed when `staged` ends
+(also on errors, Ctrl-C and SIGTERM); nothing is written under src/. The snapshot is what `code: .` uploads
+and holds the environment's build context, so the YAML is loaded from it.
 
-The snapshot is what `code: .` uploads, and it holds the environment's Docker build context, so the YAML
-is loaded from the staged copy. Nothing is ever written under src/; the temporary folder is removed when
-the `staged` block ends, also on errors, Ctrl-C and SIGTERM (the CLI turns SIGTERM into an exception).
-
-The ignore rules are the SDK's own (`.amlignore`, else `.gitignore`, in the experiment folder, matched
-with the SDK's gitignore matcher), applied in the snapshot's coordinates: `common/x.py` is matched as the
-SDK will see it when it uploads the snapshot. Besides them, only the rules below apply (docs/azure.md,
-"make job"): secrets (`.env`, `.env.*`) at any depth, `__pycache__` folders at any depth (the SDK drops
-them from component code too: azure.ai.ml.entities._component.code.ComponentIgnoreFile), and local-only
-folders at the top of the experiment folder. A `data/` or `mlruns/` package deeper down is code and goes
-in, as with `az ml job create`. Symbolic links are never followed out of the folder they live in. Every
-path left out is recorded in `skipped`, with the rule that left it out, for the dry-run listing.
+What goes in follows the SDK's own ignore file and matcher (`.amlignore`, else `.gitignore`), applied where
+the SDK will see each file (`common/x.py`), plus the rules of docs/azure.md ("make job"): never secrets
+(`.env`, `.env.*`) nor `__pycache__` at any depth (the SDK drops those from component code too:
+azure.ai.ml.entities._component.code.ComponentIgnoreFile), nor local-only folders at the top (a deeper
+`data/` package is code, as with `az ml job create`). Links are not followed out of their folder; `skipped`
+says what was left out and why, for the dry-run listing.
 """
 
-from __future__ import annotations
-
-import fnmatch
 import os
 import shutil
 import stat
@@ -29,13 +22,8 @@ from typing import Iterator
 from scaffold import pause
 from scaffold.errors import ScaffoldError, disk_full
 
-# Never uploaded, at any depth: secrets, and Python's bytecode caches.
-SECRET_FILES = (".env", ".env.*")
-CACHE_DIRS = frozenset({"__pycache__"})
 # Never uploaded from the top of the experiment folder: local data, tracking stores, environments, git.
-TOP_LEVEL_DIRS = frozenset(
-    {"data", "mlruns", ".venv", ".venvs", ".git", ".pytest_cache", ".ipynb_checkpoints"}
-)
+TOP_LEVEL_DIRS = {"data", "mlruns", ".venv", ".venvs", ".git", ".pytest_cache", ".ipynb_checkpoints"}
 COMMON = "common"
 
 
@@ -69,20 +57,18 @@ class Snapshot:
 def always_excluded(relative: PurePosixPath, is_dir: bool) -> str:
     """Why the project's own rules leave `relative` (a snapshot path) out, or "" to keep it."""
     name = relative.name
-    if is_dir and name in CACHE_DIRS:
+    if is_dir and name == "__pycache__":
         return "Python cache"
     if is_dir and name in TOP_LEVEL_DIRS and len(relative.parts) == 1:
         return f"top-level {name}/ never goes to Azure ML"
-    if not is_dir and any(fnmatch.fnmatchcase(name, pattern) for pattern in SECRET_FILES):
+    if not is_dir and (name == ".env" or name.startswith(".env.")):
         return "secrets never go to Azure ML"
     return ""
 
 
 def _ignore_file(exp_dir: Path):
-    """The SDK's own ignore file for the experiment folder (.amlignore, else .gitignore, else none).
-
-    Not public: pinned by tests/test_job.py::test_sdk_private_names_still_exist (azure-ai-ml 1.35.2).
-    """
+    """The SDK's own ignore file for the experiment folder (.amlignore, else .gitignore, else none). Not
+    public: pinned by tests/test_job.py::test_sdk_private_names_still_exist (azure-ai-ml 1.35.2)."""
     from azure.ai.ml._utils._asset_utils import get_ignore_file
 
     return get_ignore_file(exp_dir)
@@ -99,9 +85,6 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
     ignored_by = f"excluded by {ignore.path.name}" if ignore.exists() else ""
     forced = [PurePosixPath(p) for p in (force or [])]
     snapshot = Snapshot(root=Path())
-
-    def is_forced(relative: PurePosixPath) -> bool:
-        return any(relative == f or f in relative.parents for f in forced)
 
     def walk(source_root: Path, prefix: PurePosixPath) -> None:
         for dirpath, dirnames, filenames in os.walk(source_root):
@@ -132,11 +115,10 @@ def collect(exp_dir: Path, common_dir: Path | None, force: list[str] | None = No
                 elif not path.is_file():
                     continue
                 # Matched where the SDK will see it: <snapshot>/<relative>, with the ignore file at the top.
-                excluded = ignore.is_file_excluded((exp_dir / relative).as_posix())
-                if excluded and not is_forced(relative):
-                    snapshot.skipped.append((key, ignored_by))
-                    continue
-                if excluded:
+                if ignore.is_file_excluded((exp_dir / relative).as_posix()):
+                    if not any(relative == f or f in relative.parents for f in forced):
+                        snapshot.skipped.append((key, ignored_by))
+                        continue
                     snapshot.build_only.add(key)
                 snapshot.sources[key] = path
                 snapshot.files[key] = path.stat().st_size
@@ -158,33 +140,27 @@ def source_of(exp_dir: Path, common_dir: Path | None, relative: str) -> Path:
 @contextmanager
 def staged(exp_dir: Path, common_dir: Path | None, force: list[str] | None = None) -> Iterator[Snapshot]:
     """Copy the snapshot into <tmp>/scaffold-<exp>-*/<exp>/ and remove it all when the block ends."""
-    temp = Path(tempfile.mkdtemp(prefix=f"scaffold-{exp_dir.name}-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix=f"scaffold-{exp_dir.name}-", ignore_cleanup_errors=True) as temp:
         planned = collect(exp_dir, common_dir, force)
-        root = temp / exp_dir.name
+        root = Path(temp) / exp_dir.name
         root.mkdir()
         try:
             for relative, source in planned.sources.items():
                 target = root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, target)
-                shutil.copystat(source, target)
+                shutil.copy2(source, target)
                 # Azure ML reads the snapshot, nothing writes it: keep owner write for clean removal.
                 target.chmod(stat.S_IMODE(target.stat().st_mode) | stat.S_IWUSR)
-        except OSError as exc:
-            raise ScaffoldError(_staging_problem(exc, temp.parent)) from None
+        except OSError as exc:  # one line; a full disk says where and what to do
+            where = Path(temp).parent
+            if disk_full(exc):
+                raise ScaffoldError(
+                    f"no space left on the device while staging the snapshot in {where}; "
+                    "free some space or set TMPDIR to a larger folder"
+                ) from None
+            raise ScaffoldError(
+                f"cannot stage the snapshot in {where}: {exc.strerror or exc} ({exc.filename or ''})"
+            ) from None
         planned.root = root
         pause.point("job:staged")
         yield planned
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _staging_problem(exc: OSError, where: Path) -> str:
-    """One line for a copy that failed: a full disk says where and what to do."""
-    if disk_full(exc):
-        return (
-            f"no space left on the device while staging the snapshot in {where}; "
-            "free some space or set TMPDIR to a larger folder"
-        )
-    return f"cannot stage the snapshot in {where}: {exc.strerror or exc} ({exc.filename or ''})"

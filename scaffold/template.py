@@ -1,12 +1,9 @@
 """experiment_template.zip is built from experiment_template/ (the editable source) by `make template`."""
 
-from __future__ import annotations
-
 import zipfile
 from pathlib import Path
 
 SKIP = {"__pycache__", ".pytest_cache"}
-FIXED_DATE = (2020, 1, 1, 0, 0, 0)
 
 
 def members(folder: Path) -> list[Path]:
@@ -16,14 +13,13 @@ def members(folder: Path) -> list[Path]:
 
 
 def build_zip(folder: Path, archive: Path) -> int:
-    """Write a byte-for-byte reproducible zip of `folder`; return the number of files."""
+    """Write a byte-for-byte reproducible zip of `folder` (fixed dates, modes); return the number of files."""
     files = members(folder)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(archive, "w") as zf:
         for path in files:
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), FIXED_DATE)
+            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), (2020, 1, 1, 0, 0, 0))
             info.external_attr = (0o755 if path.stat().st_mode & 0o111 else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
+            zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
     return len(files)
 
 

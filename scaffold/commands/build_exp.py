@@ -1,7 +1,5 @@
 """`build-exp`: build the experiment's image (a no-op when its docker/ context is unchanged)."""
 
-from __future__ import annotations
-
 from scaffold import experiments, images
 from scaffold.config import repo_and_config
 

@@ -1,23 +1,16 @@
 """`lock`: re-resolve every requirements.txt (or one experiment's) into its requirements.lock."""
 
-from __future__ import annotations
-
-from scaffold import experiments
+from scaffold import experiments, lockfiles
 from scaffold.config import repo_and_config
 
 
 def run(args) -> int:
-    from scaffold import lockfiles
-
     repo, _ = repo_and_config()
     if args.exp:
         lockfiles.compile_lock(experiments.require(repo, args.exp) / "docker" / "requirements.txt")
         return 0
     lockfiles.compile_lock(repo.root / "requirements.txt", lockfiles.HOST_PLATFORM)
-    folders = [repo.experiment(name) for name in experiments.discover(repo)] + [
-        repo.root / "experiment_template"
-    ]
-    for folder in folders:
+    for folder in [*map(repo.experiment, experiments.discover(repo)), repo.root / "experiment_template"]:
         if (folder / "docker" / "requirements.txt").is_file():
             lockfiles.compile_lock(folder / "docker" / "requirements.txt")
     print("locked; run `make template` if experiment_template/ changed")
