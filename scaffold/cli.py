@@ -12,11 +12,8 @@ from scaffold.errors import ScaffoldError
 
 
 class Terminated(BaseException):
-    """SIGTERM or SIGHUP, raised where the driver is, so `finally` blocks clean up exactly as for Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
+    """SIGTERM or SIGHUP (args: the signal), raised where the driver is, so `finally` blocks clean up as for
+    Ctrl-C."""
 
 
 def _terminate(signum, _frame):
@@ -134,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Terminated as exc:
-        print(f"terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
-        return 128 + exc.signum
+        print(f"terminated by {signal.Signals(exc.args[0]).name}", file=sys.stderr)
+        return 128 + exc.args[0]
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
