@@ -11,7 +11,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -160,16 +159,6 @@ def _user_name() -> str:
 def script_command(script: str, args: list[str]) -> list[str]:
     """`python SCRIPT ARGS` through the entry that points MLflow at the local store."""
     return ["python", ENTRY, script, *args]
-
-
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise ScaffoldError(
-                f"port {port} on 127.0.0.1 is already in use; choose another with PORT=..."
-            ) from None
 
 
 def run(spec: RunSpec) -> int:

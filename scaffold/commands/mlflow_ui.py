@@ -31,11 +31,8 @@ def runs_links(repo: Repo, port: int, experiment: str = "") -> list[str]:
 
 def run(args) -> int:
     """Serve the UI over the local store, replacing this process."""
-    from scaffold import containers
-
     repo, _ = repo_and_config()
     port = runner.check_port(args.port)
-    containers.check_port_free(port)
     repo.mlruns.mkdir(exist_ok=True)
     links = runs_links(repo, port, args.exp)
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
