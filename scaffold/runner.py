@@ -12,7 +12,6 @@ from scaffold.paths import Repo
 
 
 def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options) -> int:
-    """Run a command for an experiment with the chosen runner."""
     experiments.require(repo, args.exp)
     secrets = {**config.secrets(), **spec_options.pop("secrets", {})}
     if args.runner == "venv":
