@@ -12,11 +12,8 @@ from scaffold.errors import ScaffoldError
 
 
 class Terminated(BaseException):
-    """SIGTERM or SIGHUP, raised where the driver is, so `finally` blocks clean up exactly as for Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
+    """SIGTERM or SIGHUP (args: the signal), raised where the driver is, so `finally` blocks clean up as for
+    Ctrl-C."""
 
 
 def _terminate(signum, _frame):
@@ -38,10 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m scaffold", description=__doc__, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str, exp: bool = True) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, exp: bool = True, runtime: bool = False
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if exp:
             p.add_argument("--exp", default="", help="experiment name (folder under src/)")
+        if runtime:
+            p.add_argument("--runner", default="docker", choices=["docker", "venv"])
+            p.add_argument("--run-xargs", default="", help="extra `docker run` arguments")
         return p
 
     command("list", "list the experiments", exp=False)
@@ -52,17 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("build-exp", "build the experiment image (no-op when its docker/ context is unchanged)")
     p.add_argument("xargs", nargs=argparse.REMAINDER, help="--no-cache, --build-arg KEY=VALUE")
 
-    p = command("local", "run local.py in the experiment's container (or virtualenv with --runner venv)")
-    _runtime_options(p)
+    p = command(
+        "local", "run local.py in the experiment's container (or virtualenv with --runner venv)", runtime=True
+    )
     p.add_argument("--gpus", default="", help="GPUs to expose, e.g. all")
     p.add_argument("--port", default="", help="publish this port on 127.0.0.1 and set SCAFFOLD_PORT")
     p.add_argument("xargs", nargs=argparse.REMAINDER, help="arguments for local.py")
 
-    p = command("terminal", "open an interactive shell in the experiment's container")
-    _runtime_options(p)
+    command("terminal", "open an interactive shell in the experiment's container", runtime=True)
 
-    p = command("jupyter", "start JupyterLab in the experiment's environment, on 127.0.0.1")
-    _runtime_options(p)
+    p = command("jupyter", "start JupyterLab in the experiment's environment, on 127.0.0.1", runtime=True)
     p.add_argument("--port", type=int, default=8888)
 
     p = command("test", "run every experiment's tests with common's, each in its own environment (or one's)")
@@ -109,11 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _runtime_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runner", default="docker", choices=["docker", "venv"])
-    p.add_argument("--run-xargs", default="", help="extra `docker run` arguments")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -134,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Terminated as exc:
-        print(f"terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
-        return 128 + exc.signum
+        print(f"terminated by {signal.Signals(exc.args[0]).name}", file=sys.stderr)
+        return 128 + exc.args[0]
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

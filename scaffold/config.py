@@ -12,11 +12,8 @@ from scaffold.paths import Repo
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines read by python-dotenv, values kept literal (no ${VAR} expansion, as docker --env-file).
-
-    dotenv_values() skips a line it cannot parse with a logged warning; its parser gives us the line, so a
-    typo is one clear error instead of a setting silently missing.
-    """
+    """KEY=VALUE lines read by python-dotenv, values literal (as docker --env-file). Its parser, not
+    dotenv_values() (which skips an unparsable line with a warning), so a typo is one clear error."""
     values: dict[str, str] = {}
     if not path.is_file():
         return values

@@ -1,10 +1,8 @@
 """Runs inside the experiment's environment before the script: `python container_entry.py SCRIPT ARGS...`.
 
-MLflow files a new experiment's artifacts under `./mlruns` of whatever process
-creates it, which would be the experiment folder in src/. This creates the
-experiment first with its artifacts in the repository's store, then runs the
-script as __main__ in the same process (so nothing is imported twice).
-This file is mounted read-only into containers; it needs only the standard library.
+MLflow files a new experiment's artifacts under `./mlruns` of the process that creates it (here the
+experiment's folder), so this creates the experiment first with its artifacts in the repository's store, then
+runs the script as __main__ in the same process. Mounted read-only into containers: standard library only.
 """
 
 import contextlib
@@ -19,37 +17,11 @@ import sys
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
-def store_path() -> str:
-    """The SQLite file of MLFLOW_TRACKING_URI, or '' for any other kind of store."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    return uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
-
-
-@contextlib.contextmanager
-def store_lock():
-    """Hold an exclusive lock next to the SQLite store while its tables and the experiment are created.
-
-    Several runs started at once on a fresh repository would otherwise all run MLflow's schema migrations
-    on the same new file, and all but one fail. The lock is a file lock, so it also holds across containers.
-    """
-    path = store_path()
-    if not path:
-        yield
-        return
-    with open(f"{path}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
-def experiment_exists(name: str) -> bool:
+def experiment_exists(path: str, name: str) -> bool:
     """Ask the SQLite store directly, so a script that never imports mlflow does not pay for it."""
-    path = store_path()
-    if not path or not os.path.exists(path):
-        return False
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-            row = db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone()
-        return row is not None
+            return db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone() is not None
     except sqlite3.Error:
         return False
 
@@ -57,14 +29,20 @@ def experiment_exists(name: str) -> bool:
 def ensure_experiment() -> None:
     name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
     root = os.environ.get("SCAFFOLD_ARTIFACT_ROOT")
-    if not name or not root or experiment_exists(name):
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    path = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else ""  # '' for other stores
+    if not name or not root or (path and os.path.exists(path) and experiment_exists(path, name)):
         return
     try:
         import mlflow
         from mlflow.exceptions import MlflowException
     except ImportError:
         return
-    with store_lock():
+    # A file lock (it holds across containers) while the store's tables and the experiment are created:
+    # several runs started at once on a new store would otherwise all migrate it, and all but one fail.
+    with open(f"{path}.lock", "a") if path else contextlib.nullcontext() as lock:
+        if lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         client = mlflow.MlflowClient()
         if client.get_experiment_by_name(name) is not None:
             return
@@ -79,13 +57,12 @@ def ensure_experiment() -> None:
 def main() -> None:
     if len(sys.argv) < 2:
         sys.exit("usage: container_entry.py SCRIPT [ARGS...]")
-    script = sys.argv[1]
     sys.argv = sys.argv[1:]
     # The script's folder takes this file's place on sys.path, as when the script runs directly: with
     # RUNNER=venv this file's folder is scaffold/, whose `azure` package would hide the SDK's.
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
     ensure_experiment()
-    runpy.run_path(script, run_name="__main__")
+    runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,6 @@
-"""Running an experiment's container: mounts, host user, environment, GPUs, signals and cleanup.
-
-Containers are started with the docker CLI rather than the SDK so that
-RUN_XARGS are plain `docker run` flags, terminals get a real TTY, and the exit
-code is the script's. The driver owns cleanup: whatever ends the command,
-the container is stopped and removed.
+"""Running an experiment's container with the docker CLI (not the SDK): RUN_XARGS are plain `docker run`
+flags, terminals get a real TTY and the exit code is the script's. Whatever ends the command, the container
+is stopped and removed.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -126,28 +122,18 @@ def split_run_xargs(text: str) -> list[str]:
 
 def _options(tokens: list[str]):
     """(long flag, value or None) for each option; one-letter clusters such as `-itp 80:80` expanded."""
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
+    rest = iter(tokens)
+    for token in rest:
         if token.startswith("--") and len(token) > 2:
             flag, sep, value = token.partition("=")
-            if not sep:
-                value = None
-                if flag == "--publish" and index < len(tokens):
-                    value, index = tokens[index], index + 1
-            yield flag, value
+            yield flag, value if sep else (next(rest, None) if flag == "--publish" else None)
         elif token.startswith("-") and len(token) > 1:
             for position, letter in enumerate(token[1:], start=2):
                 flag = _SHORT.get(letter, f"-{letter}")
-                if letter not in _SHORT_WITH_VALUE:
-                    yield flag, None
-                    continue
-                value = token[position:].removeprefix("=")
-                if not value and index < len(tokens):
-                    value, index = tokens[index], index + 1
-                yield flag, value
-                break
+                if letter in _SHORT_WITH_VALUE:
+                    yield flag, token[position:].removeprefix("=") or next(rest, "")
+                    break
+                yield flag, None
 
 
 def _loopback_publish(value: str) -> bool:
@@ -175,16 +161,6 @@ def script_command(script: str, args: list[str]) -> list[str]:
     return ["python", ENTRY, script, *args]
 
 
-def check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            raise ScaffoldError(
-                f"port {port} on 127.0.0.1 is already in use; choose another with PORT=..."
-            ) from None
-
-
 def run(spec: RunSpec) -> int:
     """Run the container in the foreground; return its exit code; never leave it behind."""
     if shutil.which("docker") is None:
@@ -204,8 +180,8 @@ def run(spec: RunSpec) -> int:
         process = subprocess.Popen(spec.argv(), env=env)
         code = process.wait()
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
         stop(spec.name)
         if process is not None:
@@ -237,13 +213,11 @@ def run(spec: RunSpec) -> int:
 
 def daemon_answers() -> bool:
     """Whether the Docker daemon still answers (asked only after a run failed, to say why)."""
+    version = ["docker", "version", "--format", "{{.Server.Version}}"]
     try:
-        check = subprocess.run(
-            ["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=15
-        )
+        return subprocess.run(version, capture_output=True, timeout=15).returncode == 0
     except subprocess.TimeoutExpired:
         return False
-    return check.returncode == 0
 
 
 def stop(*names: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from scaffold import experiments, images
@@ -11,7 +12,6 @@ from scaffold.paths import Repo
 
 
 def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options) -> int:
-    """Run a command for an experiment with the chosen runner."""
     experiments.require(repo, args.exp)
     secrets = {**config.secrets(), **spec_options.pop("secrets", {})}
     if args.runner == "venv":
@@ -32,9 +32,18 @@ def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options
     return containers.run(spec)
 
 
-def check_port(port) -> int:
-    """PORT as a number a socket accepts (1-65535), else one line naming the bad value."""
+def check_port(port, free: bool = True) -> int:
+    """PORT as a number a socket accepts (1-65535) and free on 127.0.0.1, else one line naming the problem."""
     text = str(port).strip()
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ScaffoldError(f"PORT must be a port number (1-65535), got {text!r}")
-    return int(text)
+    number = int(text)
+    if free:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", number))
+            except OSError:
+                raise ScaffoldError(
+                    f"port {number} on 127.0.0.1 is already in use; choose another with PORT=..."
+                ) from None
+    return number

@@ -151,27 +151,27 @@ def test_cli_runs_a_command_module_for_every_command():
 def test_the_checks_see_what_they_refuse():
     """The checks above would fail on the layout they refuse (lazy imports included)."""
     sources = {
-        "commands": "def run():\n    from scaffold import testing\n",
-        "testing": "def run():\n    from scaffold.commands import _image\n",
+        "commands": "def run():\n    from scaffold import runner\n",
+        "runner": "def run():\n    from scaffold.commands import _image\n",
         "images": "from scaffold import errors\nerrors._hidden()\n",
         "errors": "",
     }
-    assert cycles(graph(sources)) == [["commands", "testing", "commands"]]
-    assert private_uses(sources["testing"]) == ["from scaffold.commands import _image"]
+    assert cycles(graph(sources)) == [["commands", "runner", "commands"]]
+    assert private_uses(sources["runner"]) == ["from scaffold.commands import _image"]
     assert private_uses(sources["images"]) == ["errors._hidden"]
     plain = {"config": "import scaffold.commands\n", "commands": "import scaffold.config as c\n"}
     assert cycles(graph(plain)) == [["commands", "config", "commands"]]
     nested = {
         "cli": "def main(name):\n    return import_module(f'scaffold.commands.{name}')\n",
         "local_job.run": "from scaffold.local_job import steps\nsteps._start()\n",
-        "testing": "from scaffold.commands.job import define\n",
+        "runner": "from scaffold.commands.job import define\n",
     }
     assert "commands.job" in graph(nested)["cli"]
     assert graph(nested)["local_job.run"] == {"local_job.steps"}
     assert private_uses(nested["local_job.run"]) == ["steps._start"]
     assert {name for name, targets in graph(nested).items() if any(map(is_command, targets))} == {
         "cli",
-        "testing",
+        "runner",
     }
 
 

@@ -29,7 +29,7 @@ def run(args) -> int:
     if args.runner == "venv":
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
     containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
-    containers.check_port_free(runner.check_port(args.port))
+    runner.check_port(args.port)
     base = images.ensure_experiment(repo, config, args.exp, quiet=True)
     # The docker/jupyter layer, built once per experiment image.
     layer = images.ImageSpec(

@@ -31,13 +31,10 @@ def runs_links(repo: Repo, port: int, experiment: str = "") -> list[str]:
 
 def run(args) -> int:
     """Serve the UI over the local store, replacing this process."""
-    from scaffold import containers
-
     repo, _ = repo_and_config()
-    port, experiment = args.port, args.exp
-    containers.check_port_free(runner.check_port(port))
+    port = runner.check_port(args.port)
     repo.mlruns.mkdir(exist_ok=True)
-    links = runs_links(repo, port, experiment)
+    links = runs_links(repo, port, args.exp)
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     argv = [
         mlflow, "ui",
@@ -50,6 +47,5 @@ def run(args) -> int:
     for link in links:
         print(f"  runs of {link}", file=sys.stderr)
     if not links:
-        print(f"  no runs yet: make local EXP={experiment or '<name>'} records one", file=sys.stderr)
+        print(f"  no runs yet: make local EXP={args.exp or '<name>'} records one", file=sys.stderr)
     os.execv(mlflow, argv)
-    return 0
