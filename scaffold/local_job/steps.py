@@ -143,7 +143,7 @@ class Containers:
         self._lock = threading.Lock()
 
     def _start(self, step: Step, packages: list[str] | None = None) -> bool:
-        """Start the step's container, unless the job is stopping; its output stays in the pipe until run()."""
+        """Start the step's container unless the job is stopping; its output waits in the pipe for run()."""
         container = f"scaffold-job-{step.name}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             if self.stopping.is_set():
@@ -206,7 +206,7 @@ class Containers:
             containers.remove(*names)
 
     def discard(self, steps) -> None:
-        """Stop and remove the containers of steps started ahead that never ran (skipped, or the job failed)."""
+        """Stop and remove the containers of steps started ahead that never ran (skipped, or a failed job)."""
         waiting = [step for step in steps if step.process and step.status in ("NotStarted", "Skipped")]
         if waiting:
             containers.stop(*(step.container for step in waiting))
