@@ -21,6 +21,7 @@ from conftest import PYTHON, driver, remove_images, unique_name
 
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import assets, bindings
+from scaffold.local_job.steps import imported_packages, python_script
 from scaffold.paths import Repo
 
 ROWS = 3000  # taxi trips in the small data set: enough for every step, quick to train
@@ -186,6 +187,74 @@ def test_a_missing_local_asset_says_how_to_register_it(tmp_path):
         assets.resolve(repo, "azureml:raw:7")
 
 
+# --- steps started ahead of their inputs, no Docker ---------------------------------------------------------
+
+WARM_START = Path(__file__).parents[1] / "scaffold" / "local_job" / "warm_start.py"
+
+
+def test_only_a_plain_python_script_command_is_started_ahead():
+    assert python_script(" python main.py train --lr 0.1 --out /mnt/x\n") == [
+        "python", "main.py", "train", "--lr", "0.1", "--out", "/mnt/x",
+    ]  # fmt: skip
+    assert python_script("python3 src/train.py") == ["python3", "src/train.py"]
+    for command in (
+        "ls /mnt/x > /mnt/y/files.txt",
+        "python main.py a && python main.py b",
+        "cd src; python train.py",
+        "python -m pkg.train",
+        "python train.py --glob *.csv",
+        "python train.py --name 'two words'",
+        "python train.py $HOME",
+        "FOO=1 python train.py",
+        "python main.py a\npython main.py b",
+    ):
+        assert python_script(command) is None, command
+
+
+def test_the_packages_a_step_imports_ahead_are_the_codes_own_third_party_imports(tmp_path):
+    (tmp_path / "common").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "main.py").write_text(
+        "from __future__ import annotations\nimport os, json\nimport mlflow\nfrom common import util\n"
+    )
+    (tmp_path / "common" / "util.py").write_text(
+        "from . import other\nfrom sklearn.ensemble import HistGradientBoostingRegressor\n"
+        "def plot():\n    import matplotlib.pyplot as plt\n"
+    )
+    (tmp_path / "common" / "broken.py").write_text("def (:\n")
+    (tmp_path / "tests" / "test_main.py").write_text("import pytest\n")
+    files = ["main.py", "common/util.py", "common/broken.py", "tests/test_main.py"]
+    assert imported_packages(tmp_path, files) == [
+        "mlflow", "sklearn.ensemble", "sklearn.ensemble.HistGradientBoostingRegressor", "matplotlib.pyplot",
+    ]  # fmt: skip
+
+
+def warm(tmp_path, script: str, stdin: str, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "script.py").write_text(script)
+    return subprocess.run(
+        [PYTHON, str(WARM_START), "json", "no_such_package", "--", "script.py", *args],
+        input=stdin, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_a_step_started_ahead_runs_its_script_as_python_would_once_let_go(tmp_path):
+    script = (
+        "import sys, os\nprint(sys.argv, __name__, sys.path[0] == os.getcwd(), 'json' in sys.modules)\n"
+        "sys.exit(int(sys.argv[1]))\n"
+    )
+    ran = warm(tmp_path, script, "go\n", "3", "--flag")
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stdout == "['script.py', '3', '--flag'] __main__ True True\n"
+    failing = warm(tmp_path, "raise ValueError('bad value')\n", "go\n")
+    assert failing.returncode == 1 and failing.stderr.splitlines()[-1] == "ValueError: bad value"
+
+
+def test_a_step_started_ahead_and_never_let_go_does_not_run(tmp_path):
+    for stdin in ("", "stop\n"):  # the driver went away, or skipped the step
+        skipped = warm(tmp_path, "open('ran', 'w')\n", stdin)
+        assert skipped.returncode == 130 and not (tmp_path / "ran").exists()
+
+
 # --- real jobs ---------------------------------------------------------------------------------------------
 
 PROBE = '''\
@@ -193,7 +262,8 @@ PROBE = '''\
 import json, os, pathlib, sys
 
 args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
-seen = {"step": sys.argv[1], "args": args, "cwd": os.getcwd(),
+seen = {"step": sys.argv[1], "args": args, "cwd": os.getcwd(), "argv0": sys.argv[0], "path0": sys.path[0],
+        "preloaded": "mlflow" in sys.modules,
         "mlflow": {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}}
 for key, value in args.items():
     path = pathlib.Path(value)
@@ -369,6 +439,10 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
     assert first["--notes_text"] == "local file" and first["--extra_files"] == ["inside.txt"]  # local paths
     assert args["--out"].startswith("/mnt/azureml/cr/j/") and first["cwd"].endswith("/exe/wd")
     assert second["--previous_files"] == ["seen.json"]  # the first step's output feeds the second
+    # the second step started ahead, with the code's packages imported: its script saw what the first's did
+    assert (first["preloaded"], second["preloaded"]) == (False, True)
+    for seen in (first, second):
+        assert seen["argv0"] == "probe.py" and seen["path0"] == seen["cwd"]
     parents, children = runs_of(module_repo, template_exp, name)
     assert len(parents) == 1 and sorted(r.info.run_name for r in children) == ["first", "second"]
     assert {r.info.status for r in parents + children} == {"FINISHED"}

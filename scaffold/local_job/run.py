@@ -27,7 +27,7 @@ from scaffold import gitinfo, images
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import assets, bindings
-from scaffold.local_job.steps import Containers, Step
+from scaffold.local_job.steps import Containers, Step, imported_packages
 from scaffold.local_job.workspace import Workspace, workspace
 from scaffold.paths import Repo
 
@@ -117,6 +117,7 @@ class LocalJob:
         self.out, self.err = out, err
         self.images: dict[str, str] = {}
         self.ran = False  # whether any step's container started
+        self._packages: list[str] | None = None
 
     def start(self, spec: dict, tags: dict, options: LocalOptions) -> int:
         kind = spec.get("type")
@@ -385,6 +386,9 @@ class LocalJob:
                         ):
                             running[pool.submit(containers.run, steps[name])] = name
                             del pending[name]
+                    for name in pending:  # the next steps, while the ones they read from run
+                        if not failed and not any(n in pending for n in pending[name]):
+                            containers.prestart(steps[name], self.packages())
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -407,6 +411,7 @@ class LocalJob:
                     if step.run_id and step.status not in ("Completed", "Failed"):
                         ws.end_run(step.run_id, "KILLED")
                 raise
+        containers.discard(steps.values())
         for name, step in steps.items():
             if step.status in ("NotStarted", "Skipped") and step.run_id:
                 ws.end_run(step.run_id, "KILLED")
@@ -417,6 +422,12 @@ class LocalJob:
                 f"step {failed} failed with exit code {step.exit_code}; its log: {self.show(step.log)}", 1
             )
         return 0
+
+    def packages(self) -> list[str]:
+        """The packages the job's code imports, which a step started ahead imports while it waits."""
+        if self._packages is None:
+            self._packages = imported_packages(self.snap_root, self.code_files)
+        return self._packages
 
     def upload_run_folders(self, step: Step) -> None:
         """After the step's container ended: its ./outputs and ./logs as artifacts of its run."""

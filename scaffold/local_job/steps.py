@@ -4,10 +4,16 @@ Paths have the shape they have on Azure ML compute: the code snapshot is the wor
 `/mnt/azureml/cr/j/<id>/exe/wd`; inputs are mounted read-only and outputs read-write under
 `/mnt/azureml/cr/j/<id>/cap/data-capability/wd/`. The command runs with `bash -c`, so `&&` and the like work
 as they do there. Unlike Azure ML, the container runs as the host user, so every file it writes is yours.
+
+A pipeline step whose command is only `python SCRIPT.py ARGS...` starts as soon as the steps it reads from
+have started: its container comes up and imports the packages the code imports (`warm_start.py`), then runs
+the script in that process when its inputs are complete. Azure ML starts it later and cold; what the script
+sees (argv, working directory, mounts, variables, exit code) is the same.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -20,6 +26,42 @@ from pathlib import Path
 from scaffold import containers
 
 HOST_ALIAS = "host.docker.internal"  # the MLflow stand-in, as seen from a container
+WARM_START = "/opt/scaffold/warm_start.py"
+SHELL_SYNTAX = set("$`|&;<>(){}[]*?~!#\\'\"\n")  # a command with any of these runs through bash only
+
+
+def python_script(command: str) -> list[str] | None:
+    """[python, SCRIPT, ARGS...] when the command is only `python SCRIPT.py ARGS...`, else None."""
+    words = command.split()
+    if set(command.strip()) & SHELL_SYNTAX or len(words) < 2 or words[0] not in ("python", "python3"):
+        return None
+    return words if words[1].endswith(".py") else None
+
+
+def imported_packages(root: Path, files: list[str]) -> list[str]:
+    """What the code imports from outside itself and the standard library (tests aside), as written."""
+    local = {part.removesuffix(".py") for name in files for part in Path(name).parts}
+    found: dict[str, None] = {}
+    for name in files:
+        path = Path(name)
+        if path.suffix != ".py" or "tests" in path.parts or path.name.startswith(("test_", "conftest")):
+            continue
+        try:
+            tree = ast.parse((root / path).read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+            else:
+                continue
+            for module in modules:
+                top = module.partition(".")[0]
+                if top not in local and top not in sys.stdlib_module_names and top != "__future__":
+                    found[module] = None
+    return list(found)
 
 
 def job_root(job_id: str) -> str:
@@ -42,6 +84,7 @@ class Step:
     env: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
     container: str = ""
+    process: subprocess.Popen | None = None  # its container, when started ahead of its inputs
     started: float = 0.0  # time.monotonic() when its container started
     status: str = "NotStarted"
     exit_code: int | None = None
@@ -59,8 +102,11 @@ class Step:
     def output_path(self, name: str) -> str:
         return f"{job_root(self.job_id)}/cap/data-capability/wd/{name}"
 
-    def argv(self, container: str, labels: dict[str, str]) -> list[str]:
-        argv = ["docker", "run", "--rm", "--init", "--name", container]
+    def argv(self, container: str, labels: dict[str, str], packages: list[str] | None = None) -> list[str]:
+        """`docker run` of the step; with `packages`, started ahead through warm_start.py (see above)."""
+        argv = ["docker", "run", "--rm", "--init", "--name", container] + (
+            ["-i"] if packages is not None else []
+        )
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
         if hasattr(os, "getuid"):
@@ -70,6 +116,8 @@ class Step:
         mounts += [(host, inside, True) for host, inside in self.inputs.values()]
         mounts += [(host, inside, False) for host, inside in self.outputs.values()]
         mounts += [(host, inside, False) for host, inside in self.extra_mounts.items()]
+        if packages is not None:
+            mounts.append((Path(__file__).with_name("warm_start.py"), WARM_START, True))
         for host, inside, readonly in mounts:
             argv += [
                 "--mount",
@@ -77,7 +125,10 @@ class Step:
             ]
         for key, value in self.env.items():
             argv += ["-e", f"{key}={value}"]
-        return argv + [self.image, "bash", "-c", self.command]
+        if packages is None:
+            return argv + [self.image, "bash", "-c", self.command]
+        python, *script = python_script(self.command)
+        return argv + [self.image, python, WARM_START, *packages, "--", *script]
 
 
 class Containers:
@@ -91,27 +142,46 @@ class Containers:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
 
-    def run(self, step: Step) -> int:
-        """Run the step to its end; its output goes to its log and, prefixed, to the terminal."""
-        container = step.container = f"scaffold-job-{step.name}-{uuid.uuid4().hex[:8]}"
+    def _start(self, step: Step, packages: list[str] | None = None) -> bool:
+        """Start the step's container unless the job is stopping; its output waits in the pipe for run()."""
+        container = f"scaffold-job-{step.name}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             if self.stopping.is_set():
-                step.status = "Canceled"
-                return 130
+                return False
             self.started.add(container)
-        step.log.parent.mkdir(parents=True, exist_ok=True)
-        step.started = time.monotonic()
-        step.status = "Running"
+        step.container = container
         # A session of its own: Ctrl-C reaches the driver only, which stops the containers itself.
-        process = subprocess.Popen(
-            step.argv(container, self.labels),
+        step.process = subprocess.Popen(
+            step.argv(container, self.labels, packages),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if packages is None else subprocess.PIPE,
             text=True,
             errors="replace",
             start_new_session=True,
         )
+        return True
+
+    def prestart(self, step: Step, packages: list[str]) -> None:
+        """Start a `python SCRIPT.py` step before its inputs are complete; run() then lets it go."""
+        if step.process is None and python_script(step.command):
+            self._start(step, packages)
+
+    def run(self, step: Step) -> int:
+        """Run the step to its end; its output goes to its log and, prefixed, to the terminal."""
+        if self.stopping.is_set() or (step.process is None and not self._start(step)):
+            step.status = "Canceled"
+            return 130
+        process = step.process
+        if process.stdin:  # started ahead: its inputs are complete now
+            try:
+                process.stdin.write("go\n")
+                process.stdin.close()
+            except OSError:  # its container is gone already: its exit code says why
+                pass
+        step.log.parent.mkdir(parents=True, exist_ok=True)
+        step.started = time.monotonic()
+        step.status = "Running"
         with open(step.log, "w", encoding="utf-8") as log:
             for line in process.stdout:
                 log.write(line)
@@ -134,6 +204,15 @@ class Containers:
         if names:
             containers.stop(*names)
             containers.remove(*names)
+
+    def discard(self, steps) -> None:
+        """Stop and remove the containers of steps started ahead that never ran (skipped, or a failed job)."""
+        waiting = [step for step in steps if step.process and step.status in ("NotStarted", "Skipped")]
+        if waiting:
+            containers.stop(*(step.container for step in waiting))
+            containers.remove(*(step.container for step in waiting))
+        for step in waiting:
+            step.process.wait()
 
     def stop(self, step: Step) -> None:
         """Stop one step's container (an early-terminated sweep trial); its run() then returns."""
