@@ -39,8 +39,10 @@ def python_script(command: str) -> list[str] | None:
 
 
 def imported_packages(root: Path, files: list[str]) -> list[str]:
-    """What the code imports from outside itself and the standard library (tests aside), as written."""
+    """What the code imports from outside itself and the standard library (tests aside), as written, and
+    the attributes it reads of an imported package (`mlflow.sklearn`), which may be lazily loaded modules."""
     local = {part.removesuffix(".py") for name in files for part in Path(name).parts}
+    local |= set(sys.stdlib_module_names) | {"__future__"}
     found: dict[str, None] = {}
     for name in files:
         path = Path(name)
@@ -50,17 +52,25 @@ def imported_packages(root: Path, files: list[str]) -> list[str]:
             tree = ast.parse((root / path).read_bytes())
         except (SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
+        nodes, bound = list(ast.walk(tree)), {}  # bound: the name `import x [as y]` binds -> its module
+        for node in nodes:
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
+                bound.update((a.asname or a.name.partition(".")[0], a.asname and a.name) for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
             else:
                 continue
-            for module in modules:
-                top = module.partition(".")[0]
-                if top not in local and top not in sys.stdlib_module_names and top != "__future__":
-                    found[module] = None
+            found.update((module, None) for module in modules if module.partition(".")[0] not in local)
+        for node in nodes:
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound
+            ):
+                module = bound[node.value.id] or node.value.id
+                if module.partition(".")[0] not in local:
+                    found[f"{module}.{node.attr}"] = None
     return list(found)
 
 
