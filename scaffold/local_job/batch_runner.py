@@ -18,10 +18,6 @@ import traceback
 from pathlib import Path
 
 
-class MiniBatchTimeout(Exception):
-    """run() took longer than retry_settings.timeout."""
-
-
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
@@ -41,7 +37,7 @@ def attempt(run, mini_batch: list, retries: int, timeout: int):
     """(what run() returned, "") or (None, why the last attempt failed)."""
 
     def expired(_signum, _frame):
-        raise MiniBatchTimeout(f"run() took longer than the timeout ({timeout} s)")
+        raise TimeoutError(f"run() took longer than the timeout ({timeout} s)")
 
     signal.signal(signal.SIGALRM, expired)
     reason = ""

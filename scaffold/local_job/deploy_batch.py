@@ -12,33 +12,24 @@ does it (and the order of the rows across mini-batches, which Azure ML does not 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
+from scaffold.local_job.deploy import APP_ROOT, docker_run, model_dir
 
-APP_ROOT = "/var/azureml-app"
 INPUTS = "/mnt/azureml/inputs"
 RUN = "/mnt/azureml/run"
-RUNNER = Path(__file__).with_name("batch_runner.py")
-
-
-def input_files(source: Path) -> list[Path]:
-    """The file itself, or every file under the folder (hidden ones aside)."""
-    if source.is_file():
-        return [source]
-    return sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+RUNNER = "/opt/scaffold/batch_runner.py"
 
 
 def settings(deployment, code: Path, source: Path, files: list[Path]) -> dict:
     """What batch_runner.py needs, with paths as the container sees them."""
-    inside = [
-        f"{INPUTS}/{source.name}" + (f"/{f.relative_to(source).as_posix()}" if source.is_dir() else "")
-        for f in files
-    ]
+    inside = [f"{INPUTS}/{source.name}"]
+    if source.is_dir():
+        inside = [f"{inside[0]}/{f.relative_to(source).as_posix()}" for f in files]
     size = max(deployment.mini_batch_size or 10, 1)
     retry = deployment.retry_settings
     return {
@@ -63,35 +54,29 @@ def run(
     run_dir: Path,
     out,
 ) -> int:
-    files = input_files(source)
+    """Score the input files in the deployment's image; print what batch_runner.py recorded."""
+    # The file itself, or every file under the folder (hidden ones aside).
+    files = (
+        [source]
+        if source.is_file()
+        else sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+    )
     if not files:
         raise ScaffoldError(f"{source}: no files to score")
     plan = settings(deployment, code, source, files)
     (run_dir / "score").mkdir(parents=True, exist_ok=True)
     (run_dir / "batch-settings.json").write_text(json.dumps(plan, indent=1))
-    name, version, model_dir = model
-    container = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}"
-    argv = ["docker", "run", "--rm", "--init", "--name", container, "--label", f"scaffold.experiment={exp}"]
-    if hasattr(os, "getuid"):
-        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
-    env = {
-        "HOME": "/tmp",
-        "AZUREML_MODEL_DIR": f"{APP_ROOT}/azureml-models/{name}/{version}",
-        **(deployment.environment_variables or {}),
-    }
-    for key, value in env.items():
-        argv += ["-e", f"{key}={value}"]
+    container, log = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}", run_dir / "batch.log"
+    env = {"HOME": "/tmp", "AZUREML_MODEL_DIR": model_dir(model), **(deployment.environment_variables or {})}
     mounts = {
-        model_dir: env["AZUREML_MODEL_DIR"],
+        model[2]: env["AZUREML_MODEL_DIR"],
         code: f"{APP_ROOT}/{code.name}",
         source: f"{INPUTS}/{source.name}",
-        RUNNER: "/opt/scaffold/batch_runner.py",
+        Path(__file__).with_name("batch_runner.py"): RUNNER,
     }
-    for host, inside in mounts.items():
-        argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
+    argv = docker_run(container, exp, env, mounts, "--rm", "--init")
     argv += ["--mount", f"type=bind,source={run_dir},target={RUN}", "--workdir", f"{APP_ROOT}/{code.name}"]
-    argv += [image, "python", "/opt/scaffold/batch_runner.py", f"{RUN}/batch-settings.json"]
-    log = run_dir / "batch.log"
+    argv += [image, "python", RUNNER, f"{RUN}/batch-settings.json"]
     print(f"local: container {container} (image {image})", file=out)
     print(
         f"local: scoring {len(files)} file(s) from {source} in {len(plan['mini_batches'])} mini-batch(es)",
@@ -103,20 +88,11 @@ def run(
             status = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT).returncode
         finally:
             containers.remove(container)
-    return report(run_dir, plan, log, status, out)
-
-
-def report(run_dir: Path, plan: dict, log: Path, exit_code: int, out) -> int:
-    """Print what batch_runner.py recorded; its error as one line."""
     result_file = run_dir / "batch-result.json"
     if not result_file.is_file():
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-        raise ScaffoldError(
-            f"the scoring container failed (exit {exit_code}): {lines[-1] if lines else 'no output'} "
-            f"(log: {log})"
-        )
+        last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise ScaffoldError(f"the scoring container failed (exit {status}): {last} (log: {log})")
     result = json.loads(result_file.read_text())
-    output = run_dir / "score" / Path(plan["output"]).name
     print(
         f"local: {result['rows']} rows from {result['mini_batches']} mini-batch(es); failed files: "
         f"{len(result['failed_files'])} (error_threshold {plan['error_threshold']})",
@@ -125,8 +101,9 @@ def report(run_dir: Path, plan: dict, log: Path, exit_code: int, out) -> int:
     for name, reason in result["failed_files"]:
         print(f"  failed: {name}: {reason}", file=out)
     if plan["append_row"]:
+        output = run_dir / "score" / Path(plan["output"]).name
         print(f"local: wrote {output} (append_row: space-separated, no header)", file=out)
     print(f"local: log {log}", file=out)
     if result["error"]:
         raise ScaffoldError(f"{result['error']} (log: {log})", 1)
-    return exit_code
+    return status
