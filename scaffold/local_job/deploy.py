@@ -1,16 +1,12 @@
-"""`make job ... --local` for the deploy experiments: the deployment their YAML describes, run locally.
+"""`make job ... --local` for taxi_online and taxi_batch: the deployment their YAML describes, run locally.
 
-taxi_online's and taxi_batch's jobs run main.py, which asks Azure ML to deploy. Locally that deployment is
-emulated under the managed contracts (src/taxi_online/README.md, docs/azure.md): the image built from the
-deployment's build context (with BASE_IMAGE), the registered model from the MLflow registry at
-AZUREML_MODEL_DIR, the staged code where Azure ML mounts it, the deployment's environment_variables, the
-host user, ports on 127.0.0.1 only; the container is always removed. Online: deploy_online.py; batch:
-deploy_batch.py.
+Under the managed contracts (src/taxi_online/README.md, docs/azure.md): the image built from the deployment's
+build context, the registered model from the MLflow registry at AZUREML_MODEL_DIR, the code where Azure ML
+mounts it, the host user, ports on 127.0.0.1 only; the container is always removed.
 
-Not Azure ML's own local endpoints (azure-ai-ml 1.35.2 `operations/_local_deployment_helper.py`,
-`_local_endpoints/`): they need a workspace to read `azureml:name@latest`, build with `pull=True` and no
-build arguments (the MCR base cannot be pulled here), publish ports on all interfaces, run as root and wait
-a fixed 15 s instead of probing; batch deployments have no local mode.
+Not Azure ML's own local endpoints (azure-ai-ml 1.35.2 `operations/_local_deployment_helper.py`): they need
+a workspace, build with `pull=True` and no build arguments (the MCR base cannot be pulled here), publish
+ports on all interfaces, run as root and wait a fixed 15 s instead of probing; batch has no local mode.
 """
 
 from __future__ import annotations
@@ -28,6 +24,7 @@ from scaffold.errors import ScaffoldError
 APP_ROOT = "/var/azureml-app"
 FILES = {"online": "deployment.yml", "batch": "batch-deployment.yml"}  # as main.py finds them
 MODEL_REFERENCE = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?:(?::|@)(?P<version>[^:@/]+))?$")
+Model = tuple[str, str, Path]  # name, version, the local folder it was downloaded to
 REGISTERS = "make job EXP=nyc_taxi XARGS=--local or make local EXP=nyc_taxi registers one"
 
 
@@ -95,13 +92,9 @@ def run(
         return exc.exit_code
 
 
-def fetch_model(reference: str, tracking_uri: str, models: Path) -> tuple[str, str, Path]:
-    """(name, version, folder) of `name@latest`, `name:version` or `name@version` in the MLflow registry,
-    downloaded into models/name/version: what Azure ML mounts at AZUREML_MODEL_DIR.
-
-    The version's storage location is asked for explicitly: mlflow 3.15 resolves `models:/` URIs with the
-    process's global registry URI, whatever registry_uri download_artifacts is given.
-    """
+def fetch_model(reference: str, tracking_uri: str, models: Path) -> Model:
+    """(name, version, folder) of `name@latest`, `name:version` or `name@version`, downloaded into
+    models/name/version. Not a `models:/` URI: mlflow 3.15 resolves those with the global registry URI."""
     import mlflow.artifacts
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -171,6 +164,6 @@ def docker_run(container: str, label: str, env: dict[str, str], mounts: dict, *f
     return argv
 
 
-def model_dir(model: tuple[str, str, Path]) -> str:
+def model_dir(model: Model) -> str:
     """AZUREML_MODEL_DIR of the model (name, version, folder)."""
     return f"{APP_ROOT}/azureml-models/{model[0]}/{model[1]}"

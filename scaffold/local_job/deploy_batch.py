@@ -1,12 +1,10 @@
-"""A batch deployment run on this machine the way Azure ML runs a scoring job: its image, its scoring script.
+"""A batch deployment run on this machine as Azure ML runs a scoring job: its image, its scoring script.
 
-The input files (a file, or every file under a folder, as Azure ML lists a uri_folder) are split into
-mini-batches of mini_batch_size files; batch_runner.py calls the scoring script's init() once and
-run(mini_batch) per mini-batch in the deployment's image, with the model at AZUREML_MODEL_DIR, the
-deployment's environment_variables, retry_settings (max_retries, timeout) and error_threshold, and appends
-the rows to <run_dir>/score/<output_file_name> (append_row: space-separated, no header). One process scores
-the mini-batches in order: instance_count and max_concurrency_per_instance only change how fast Azure ML
-does it (and the order of the rows across mini-batches, which Azure ML does not keep).
+The inputs (a file, or every file under a folder, as Azure ML lists a uri_folder) go in mini-batches of
+mini_batch_size files to batch_runner.py in the deployment's image, which writes the rows to
+<run_dir>/score/<output_file_name>. One process scores the mini-batches in order: instance_count and
+max_concurrency_per_instance only change how fast Azure ML does it (and the rows' order, which it does not
+keep).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from pathlib import Path
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
-from scaffold.local_job.deploy import APP_ROOT, docker_run, model_dir
+from scaffold.local_job.deploy import APP_ROOT, Model, docker_run, model_dir
 
 INPUTS = "/mnt/azureml/inputs"
 RUN = "/mnt/azureml/run"
@@ -44,16 +42,7 @@ def settings(deployment, code: Path, source: Path, files: list[Path]) -> dict:
     }
 
 
-def run(
-    exp: str,
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    source: Path,
-    run_dir: Path,
-    out,
-) -> int:
+def run(exp: str, deployment, image: str, code: Path, model: Model, source: Path, run_dir: Path, out) -> int:
     """Score the input files in the deployment's image; print what batch_runner.py recorded."""
     # The file itself, or every file under the folder (hidden ones aside).
     files = (

@@ -28,7 +28,7 @@ from typing import Iterator
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
-from scaffold.local_job.deploy import APP_ROOT, docker_run, model_dir
+from scaffold.local_job.deploy import APP_ROOT, Model, docker_run, model_dir
 
 # Azure ML's readiness probe defaults (Learn: "online deployment YAML schema", ProbeSettings).
 PROBE_DEFAULTS = {"initial_delay": 10, "period": 10, "failure_threshold": 30}
@@ -58,13 +58,7 @@ def host_port(port: int) -> int:
 
 @contextmanager
 def started(
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    container: str,
-    label: str,
-    log: Path | None = None,
+    deployment, image: str, code: Path, model: Model, container: str, label: str, log: Path | None = None
 ) -> Iterator[dict[str, str]]:
     """Start the deployment's container; yield the URL of each route; remove the container at the end."""
     declared = routes(deployment)
@@ -151,15 +145,7 @@ def sample_request(code: Path, model_dir: Path, rows: int = 3) -> dict:
 
 
 def run(
-    exp: str,
-    endpoint: str,
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    run_dir: Path,
-    serve: bool,
-    out,
+    exp: str, endpoint: str, deployment, image: str, code: Path, model: Model, run_dir: Path, serve: bool, out
 ) -> int:
     """Start, probe, score the sample request, print the scoring URI and predictions; serve: until Ctrl-C."""
     request = sample_request(code, model[2])
