@@ -230,10 +230,7 @@ def policy(spec: dict | None) -> Policy | None:
 def best(trials: list[tuple[dict, float | None]], goal: str) -> tuple[int, dict, float] | None:
     """(index, params, value) of the best trial; trials without a value are ignored; the first wins a tie."""
     scored = [(i, params, v) for i, (params, v) in enumerate(trials) if v is not None and not math.isnan(v)]
-    if not scored:
-        return None
-    pick = max if _goal(goal) == "maximize" else min
-    return pick(scored, key=lambda trial: trial[2])
+    return (max if _goal(goal) == "maximize" else min)(scored, key=lambda trial: trial[2], default=None)
 
 
 def read_history(client, run_id: str, metric: str) -> list[float]:

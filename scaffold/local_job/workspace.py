@@ -22,8 +22,6 @@ from scaffold.container_entry import EXPERIMENT_KIND
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
-PARENT_TAG = "mlflow.parentRunId"
-
 
 def bridge_gateway() -> str:
     """The default bridge's gateway (`host-gateway`): from its IPAM config, else the subnet's first address,
@@ -66,7 +64,9 @@ class Workspace:
         return found.experiment_id
 
     def start_run(self, experiment_id: str, name: str, tags: dict[str, str], parent: str = "") -> str:
-        tags = {**tags, **({PARENT_TAG: parent} if parent else {})}
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        tags = {**tags, **({MLFLOW_PARENT_RUN_ID: parent} if parent else {})}
         return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
 
     def end_run(self, run_id: str, status: str) -> None:
