@@ -11,7 +11,6 @@ ports on all interfaces, run as root and wait a fixed 15 s instead of probing; b
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import warnings
@@ -20,11 +19,11 @@ from pathlib import Path
 from scaffold import images
 from scaffold.azure.workspace import one_line
 from scaffold.errors import ScaffoldError
+from scaffold.local_job import deploy_batch, deploy_online
+from scaffold.local_job.deploy_online import Model
 
-APP_ROOT = "/var/azureml-app"
 FILES = {"online": "deployment.yml", "batch": "batch-deployment.yml"}  # as main.py finds them
 MODEL_REFERENCE = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?:(?::|@)(?P<version>[^:@/]+))?$")
-Model = tuple[str, str, Path]  # name, version, the local folder it was downloaded to
 REGISTERS = "make job EXP=nyc_taxi XARGS=--local or make local EXP=nyc_taxi registers one"
 
 
@@ -80,12 +79,8 @@ def run(
         print(f"local: model {model[0]} version {model[1]} from {tracking_uri}", file=out)
         image = build_image(exp, deployment, config, out)
         if kind == "online":
-            from scaffold.local_job import deploy_online
-
             endpoint = inputs.get("endpoint_name") or deployment.endpoint_name
             return deploy_online.run(exp, endpoint, deployment, image, snap_root, model, run_dir, serve, out)
-        from scaffold.local_job import deploy_batch
-
         return deploy_batch.run(exp, deployment, image, snap_root, model, source, run_dir, out)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=err, flush=True)
@@ -150,20 +145,3 @@ def batch_input(repo, inputs: dict[str, str]) -> Path:
             f'inputs.invoke=PATH"), or run make local EXP=nyc_taxi, which writes {source}'
         )
     return source.resolve()
-
-
-def docker_run(container: str, label: str, env: dict[str, str], mounts: dict, *flags: str) -> list[str]:
-    """`docker run` as the host user, with `env` and read-only bind mounts {host path: container path}."""
-    argv = ["docker", "run", *flags, "--name", container, "--label", f"scaffold.experiment={label}"]
-    if hasattr(os, "getuid"):
-        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
-    for key, value in env.items():
-        argv += ["-e", f"{key}={value}"]
-    for host, inside in mounts.items():
-        argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
-    return argv
-
-
-def model_dir(model: Model) -> str:
-    """AZUREML_MODEL_DIR of the model (name, version, folder)."""
-    return f"{APP_ROOT}/azureml-models/{model[0]}/{model[1]}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
-from scaffold.local_job.deploy import APP_ROOT, Model, docker_run, model_dir
+from scaffold.local_job.deploy_online import APP_ROOT, Model, docker_run, model_dir
 
 INPUTS = "/mnt/azureml/inputs"
 RUN = "/mnt/azureml/run"

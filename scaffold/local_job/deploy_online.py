@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import socket
 import subprocess
 import time
@@ -28,10 +29,28 @@ from typing import Iterator
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
-from scaffold.local_job.deploy import APP_ROOT, Model, docker_run, model_dir
 
+APP_ROOT = "/var/azureml-app"
+Model = tuple[str, str, Path]  # name, version, the local folder it was downloaded to
 # Azure ML's readiness probe defaults (Learn: "online deployment YAML schema", ProbeSettings).
 PROBE_DEFAULTS = {"initial_delay": 10, "period": 10, "failure_threshold": 30}
+
+
+def docker_run(container: str, label: str, env: dict[str, str], mounts: dict, *flags: str) -> list[str]:
+    """`docker run` as the host user, with `env` and read-only bind mounts {host path: container path}."""
+    argv = ["docker", "run", *flags, "--name", container, "--label", f"scaffold.experiment={label}"]
+    if hasattr(os, "getuid"):
+        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    for host, inside in mounts.items():
+        argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
+    return argv
+
+
+def model_dir(model: Model) -> str:
+    """AZUREML_MODEL_DIR of the model (name, version, folder)."""
+    return f"{APP_ROOT}/azureml-models/{model[0]}/{model[1]}"
 
 
 def routes(deployment) -> dict[str, tuple[str, int]]:
@@ -128,7 +147,7 @@ def wait_ready(urls: dict[str, str], container: str, timeout: float) -> float:
     return time.monotonic() - began
 
 
-def sample_request(code: Path, model_dir: Path, rows: int = 3) -> dict:
+def sample_request(code: Path, model_root: Path, rows: int = 3) -> dict:
     """The request main.py's smoke test sends: the snapshot's own common/signature.py builds it."""
     path = code / "common" / "signature.py"
     if not path.is_file():
@@ -139,7 +158,7 @@ def sample_request(code: Path, model_dir: Path, rows: int = 3) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        return module.sample_request(model_dir, rows=rows)
+        return module.sample_request(model_root, rows=rows)
     except RuntimeError as exc:
         raise ScaffoldError(f"cannot build the sample request: {exc}") from None
 

@@ -48,7 +48,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
         )
         step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
         steps.append((step, params))
-    kind = sweep._algorithm(algorithm)["type"]
+    kind = sweep.sampling(algorithm)["type"]
     print(f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {kind}", file=job.out)
     containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
     job.ran = True
