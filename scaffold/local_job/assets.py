@@ -46,8 +46,7 @@ def register(repo: Repo, name: str, path: Path, kind: str, version: str = "") ->
         if version in known:
             raise ScaffoldError(f"local data asset {name}:{version} exists already; choose another VERSION")
         if not version:
-            numbers = [int(v) for v in known if v.isdigit()]
-            version = str(max(numbers, default=0) + 1)
+            version = str(max((int(v) for v in known if v.isdigit()), default=0) + 1)
         stored = path.relative_to(repo.root) if path.is_relative_to(repo.root) else path
         versions.append({"version": version, "type": kind, "path": stored.as_posix(), "created": time.time()})
         temporary = file.with_name(f".{REGISTRY}.{os.getpid()}")

@@ -1,8 +1,9 @@
 """`make job ... --local` for taxi_online and taxi_batch: the deployment their YAML describes, run locally.
 
 Under the managed contracts (src/taxi_online/README.md, docs/azure.md): the image built from the deployment's
-build context, the registered model from the MLflow registry at AZUREML_MODEL_DIR, the code where Azure ML
-mounts it, the host user, ports on 127.0.0.1 only; the container is always removed.
+build context (BASE_IMAGE as build argument), the registered model from the MLflow registry at
+AZUREML_MODEL_DIR, the code where Azure ML mounts it, the deployment's environment_variables, the host user,
+ports on 127.0.0.1 only; the container is always removed.
 
 Not Azure ML's own local endpoints (azure-ai-ml 1.35.2 `operations/_local_deployment_helper.py`): they need
 a workspace, build with `pull=True` and no build arguments (the MCR base cannot be pulled here), publish
