@@ -9,6 +9,7 @@ gateway, which containers reach as host.docker.internal and which is not on the 
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -26,8 +27,6 @@ from scaffold.paths import Repo
 def bridge_gateway() -> str:
     """The default bridge's gateway (`host-gateway`): from its IPAM config, else the subnet's first address,
     which Docker gives the bridge when it picked the subnet itself."""
-    import ipaddress
-
     found = subprocess.run(
         ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
         capture_output=True,
