@@ -23,10 +23,6 @@ REGISTRY = "assets.json"
 REFERENCE = re.compile(r"^azureml:(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)(?:(?:@|:)(?P<version>[^@:/]+))?$")
 
 
-def registry_path(repo: Repo) -> Path:
-    return repo.data / REGISTRY
-
-
 def _read(path: Path) -> dict:
     if not path.is_file():
         return {}
@@ -41,7 +37,7 @@ def _read(path: Path) -> dict:
 
 def register(repo: Repo, name: str, path: Path, kind: str, version: str = "") -> str:
     """Record `path` as version `version` (default: the next number) of `name`; return the version."""
-    file = registry_path(repo)
+    file = repo.data / REGISTRY
     repo.data.mkdir(exist_ok=True)
     with locks.exclusive(f"assets {file}"):
         data = _read(file)
@@ -50,8 +46,7 @@ def register(repo: Repo, name: str, path: Path, kind: str, version: str = "") ->
         if version in known:
             raise ScaffoldError(f"local data asset {name}:{version} exists already; choose another VERSION")
         if not version:
-            numbers = [int(v) for v in known if v.isdigit()]
-            version = str(max(numbers, default=0) + 1)
+            version = str(max((int(v) for v in known if v.isdigit()), default=0) + 1)
         stored = path.relative_to(repo.root) if path.is_relative_to(repo.root) else path
         versions.append({"version": version, "type": kind, "path": stored.as_posix(), "created": time.time()})
         temporary = file.with_name(f".{REGISTRY}.{os.getpid()}")
@@ -74,18 +69,15 @@ def resolve(repo: Repo, reference: str) -> tuple[Path, str, str]:
         )
     name, version = match["name"], match["version"] or "latest"
     register_hint = f"make data-asset NAME={name} PATH=<file or folder> XARGS=--local"
-    versions = _read(registry_path(repo)).get(name) or []
+    versions = _read(repo.data / REGISTRY).get(name) or []
     if not versions:
         raise ScaffoldError(f"no local data asset {name}: register one with `{register_hint}`")
-    if version == "latest":
-        entry = versions[-1]
-    else:
-        entry = next((e for e in versions if e["version"] == version), None)
-        if entry is None:
-            have = ", ".join(e["version"] for e in versions)
-            raise ScaffoldError(f"no local data asset {name}:{version} (versions: {have}); `{register_hint}`")
-    path = Path(entry["path"])
-    path = path if path.is_absolute() else repo.root / path
+    found = [e for e in versions if version in ("latest", e["version"])]
+    if not found:
+        have = ", ".join(e["version"] for e in versions)
+        raise ScaffoldError(f"no local data asset {name}:{version} (versions: {have}); `{register_hint}`")
+    entry = found[-1]
+    path = repo.root / entry["path"]  # an absolute path stays as it is
     if not path.exists():
         raise ScaffoldError(
             f"local data asset {name}:{entry['version']} points to {path}, which is gone; `{register_hint}`"

@@ -1,12 +1,10 @@
 """Azure ML's batch scoring loop, run inside the deployment's container: `python batch_runner.py SETTINGS`.
 
-SETTINGS (JSON, written by deploy_batch.py) names the scoring script, the mini-batches of file paths and the
-deployment's settings. init() runs once; run(mini_batch) per mini-batch, retried up to max_retries times on
-an exception or past the timeout (seconds); with output_action append_row, what it returns is appended to
-the output file as Azure ML writes it: each row's values joined by a space, no header, no index. A
-mini-batch that still fails counts all its files as failed (error_threshold counts file failures for file
-inputs); past error_threshold (-1: no limit) the run stops. The outcome is written to the result file.
-This file is mounted read-only into the container; it needs only the standard library.
+SETTINGS (JSON from deploy_batch.py) names the scoring script, the mini-batches and the deployment's settings.
+init() runs once, run(mini_batch) per mini-batch, retried up to max_retries times on an exception or past the
+timeout (s). With append_row, each returned row's values are appended joined by a space (no header, no
+index). A mini-batch that still fails fails all its files; past error_threshold failed files (-1: no limit)
+the run stops. The outcome goes to the result file. Mounted read-only; the standard library only.
 """
 
 import importlib.util
@@ -16,10 +14,6 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-
-
-class MiniBatchTimeout(Exception):
-    """run() took longer than retry_settings.timeout."""
 
 
 def one_line(exc: BaseException) -> str:
@@ -41,7 +35,7 @@ def attempt(run, mini_batch: list, retries: int, timeout: int):
     """(what run() returned, "") or (None, why the last attempt failed)."""
 
     def expired(_signum, _frame):
-        raise MiniBatchTimeout(f"run() took longer than the timeout ({timeout} s)")
+        raise TimeoutError(f"run() took longer than the timeout ({timeout} s)")
 
     signal.signal(signal.SIGALRM, expired)
     reason = ""

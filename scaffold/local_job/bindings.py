@@ -1,16 +1,13 @@
 """Azure ML's command-string bindings, resolved on the laptop.
 
 `${{inputs.x}}`, `${{outputs.y}}` and `${{search_space.z}}` are replaced by their values as they are (Azure ML
-does not quote them). `$[[ ... ]]` is an optional part: kept, without the brackets, when every binding inside
-it has a value, and dropped otherwise (an optional input that was not given). A binding with no value outside
-`$[[ ]]` is an error that names it. Pipeline node inputs bind to `${{parent.inputs.x}}` and
-`${{parent.jobs.<step>.outputs.<output>}}`.
+does not quote them). `$[[ ... ]]` is kept, without the brackets, when every binding inside it has a value,
+and dropped otherwise (an optional input not given); a binding with no value outside it is an error. Pipeline
+node inputs bind to `${{parent.inputs.x}}` and `${{parent.jobs.<step>.outputs.<output>}}`.
 
-Literals reach the command as the SDK sends them: `str(value)`, so a YAML `true` is `True` (azure-ai-ml
-1.35.2, `LiteralJobInput(value=str(input_value))` in `entities/_job/_input_output_helpers.py`; a component's
-boolean default goes as `'True'` too). Learn does not say how the service writes a literal into the command;
-it is taken to write the value it receives. The SDK's own dump writes a boolean literal as 1/0:
-`typed_literals` puts the booleans back.
+Literals reach the command as the SDK sends them, `str(value)`, so a YAML `true` is `True` (azure-ai-ml
+1.35.2, `LiteralJobInput(value=str(input_value))` in `entities/_job/_input_output_helpers.py`; Learn does
+not say how the service writes them). The SDK's dump writes booleans as 1/0: `typed_literals` undoes that.
 """
 
 from __future__ import annotations
@@ -54,17 +51,17 @@ def typed_literals(job, data: dict) -> dict:
     takes a bool. The loaded job still knows: a step's or command job's input has `type` "boolean", a pipeline
     input's `result()` is the bool, a sweep job's input is the bool itself.
     """
-    _booleans(getattr(job, "inputs", None) or {}, data.get("inputs") or {})
-    for name, node in (getattr(job, "jobs", None) or {}).items():
-        _booleans(node.inputs or {}, ((data.get("jobs") or {}).get(name) or {}).get("inputs") or {})
+    dumped_jobs = data.get("jobs") or {}
+    pairs = [(getattr(job, "inputs", None) or {}, data.get("inputs") or {})] + [
+        (node.inputs or {}, (dumped_jobs.get(name) or {}).get("inputs") or {})
+        for name, node in (getattr(job, "jobs", None) or {}).items()
+    ]
+    for loaded, dumped in pairs:
+        for name, value in dumped.items():
+            if type(value) is not int or value not in (0, 1) or name not in loaded:
+                continue
+            entity = loaded[name]
+            result = entity.result() if callable(getattr(entity, "result", None)) else entity
+            if isinstance(result, bool) or getattr(entity, "type", None) == "boolean":
+                dumped[name] = bool(value)
     return data
-
-
-def _booleans(loaded, dumped: dict) -> None:
-    for name, value in dumped.items():
-        if type(value) is not int or value not in (0, 1) or name not in loaded:
-            continue
-        entity = loaded[name]
-        result = entity.result() if callable(getattr(entity, "result", None)) else entity
-        if isinstance(result, bool) or getattr(entity, "type", None) == "boolean":
-            dumped[name] = bool(value)

@@ -1,44 +1,33 @@
-"""A batch deployment run on this machine the way Azure ML runs a scoring job: its image, its scoring script.
+"""A batch deployment run on this machine as Azure ML runs a scoring job: its image, its scoring script.
 
-The input files (a file, or every file under a folder, as Azure ML lists a uri_folder) are split into
-mini-batches of mini_batch_size files; batch_runner.py calls the scoring script's init() once and
-run(mini_batch) per mini-batch in the deployment's image, with the model at AZUREML_MODEL_DIR, the
-deployment's environment_variables, retry_settings (max_retries, timeout) and error_threshold, and appends
-the rows to <run_dir>/score/<output_file_name> (append_row: space-separated, no header). One process scores
-the mini-batches in order: instance_count and max_concurrency_per_instance only change how fast Azure ML
-does it (and the order of the rows across mini-batches, which Azure ML does not keep).
+The inputs (a file, or every file under a folder, as Azure ML lists a uri_folder) go in mini-batches of
+mini_batch_size files to batch_runner.py in the deployment's image, which writes the rows to
+<run_dir>/score/<output_file_name>. One process scores the mini-batches in order: instance_count and
+max_concurrency_per_instance only change how fast Azure ML does it (and the rows' order, which it does not
+keep).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from pathlib import Path
 
 from scaffold import containers
 from scaffold.errors import ScaffoldError
+from scaffold.local_job.deploy_online import APP_ROOT, Model, docker_run, model_dir
 
-APP_ROOT = "/var/azureml-app"
 INPUTS = "/mnt/azureml/inputs"
 RUN = "/mnt/azureml/run"
-RUNNER = Path(__file__).with_name("batch_runner.py")
-
-
-def input_files(source: Path) -> list[Path]:
-    """The file itself, or every file under the folder (hidden ones aside)."""
-    if source.is_file():
-        return [source]
-    return sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+RUNNER = "/opt/scaffold/batch_runner.py"
 
 
 def settings(deployment, code: Path, source: Path, files: list[Path]) -> dict:
     """What batch_runner.py needs, with paths as the container sees them."""
-    inside = [
-        f"{INPUTS}/{source.name}" + (f"/{f.relative_to(source).as_posix()}" if source.is_dir() else "")
-        for f in files
-    ]
+    inside = [f"{INPUTS}/{source.name}"]
+    if source.is_dir():
+        inside = [f"{inside[0]}/{f.relative_to(source).as_posix()}" for f in files]
     size = max(deployment.mini_batch_size or 10, 1)
     retry = deployment.retry_settings
     return {
@@ -53,45 +42,30 @@ def settings(deployment, code: Path, source: Path, files: list[Path]) -> dict:
     }
 
 
-def run(
-    exp: str,
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    source: Path,
-    run_dir: Path,
-    out,
-) -> int:
-    files = input_files(source)
+def run(exp: str, deployment, image: str, code: Path, model: Model, source: Path, run_dir: Path, out) -> int:
+    """Score the input files in the deployment's image; print what batch_runner.py recorded."""
+    # The file itself, or every file under the folder (hidden ones aside).
+    files = (
+        [source]
+        if source.is_file()
+        else sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith("."))
+    )
     if not files:
         raise ScaffoldError(f"{source}: no files to score")
     plan = settings(deployment, code, source, files)
     (run_dir / "score").mkdir(parents=True, exist_ok=True)
     (run_dir / "batch-settings.json").write_text(json.dumps(plan, indent=1))
-    name, version, model_dir = model
-    container = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}"
-    argv = ["docker", "run", "--rm", "--init", "--name", container, "--label", f"scaffold.experiment={exp}"]
-    if hasattr(os, "getuid"):
-        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
-    env = {
-        "HOME": "/tmp",
-        "AZUREML_MODEL_DIR": f"{APP_ROOT}/azureml-models/{name}/{version}",
-        **(deployment.environment_variables or {}),
-    }
-    for key, value in env.items():
-        argv += ["-e", f"{key}={value}"]
+    container, log = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}", run_dir / "batch.log"
+    env = {"HOME": "/tmp", "AZUREML_MODEL_DIR": model_dir(model), **(deployment.environment_variables or {})}
     mounts = {
-        model_dir: env["AZUREML_MODEL_DIR"],
+        model[2]: env["AZUREML_MODEL_DIR"],
         code: f"{APP_ROOT}/{code.name}",
         source: f"{INPUTS}/{source.name}",
-        RUNNER: "/opt/scaffold/batch_runner.py",
+        Path(__file__).with_name("batch_runner.py"): RUNNER,
     }
-    for host, inside in mounts.items():
-        argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
+    argv = docker_run(container, exp, env, mounts, "--rm", "--init")
     argv += ["--mount", f"type=bind,source={run_dir},target={RUN}", "--workdir", f"{APP_ROOT}/{code.name}"]
-    argv += [image, "python", "/opt/scaffold/batch_runner.py", f"{RUN}/batch-settings.json"]
-    log = run_dir / "batch.log"
+    argv += [image, "python", RUNNER, f"{RUN}/batch-settings.json"]
     print(f"local: container {container} (image {image})", file=out)
     print(
         f"local: scoring {len(files)} file(s) from {source} in {len(plan['mini_batches'])} mini-batch(es)",
@@ -103,20 +77,11 @@ def run(
             status = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT).returncode
         finally:
             containers.remove(container)
-    return report(run_dir, plan, log, status, out)
-
-
-def report(run_dir: Path, plan: dict, log: Path, exit_code: int, out) -> int:
-    """Print what batch_runner.py recorded; its error as one line."""
     result_file = run_dir / "batch-result.json"
     if not result_file.is_file():
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-        raise ScaffoldError(
-            f"the scoring container failed (exit {exit_code}): {lines[-1] if lines else 'no output'} "
-            f"(log: {log})"
-        )
+        last = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise ScaffoldError(f"the scoring container failed (exit {status}): {last} (log: {log})")
     result = json.loads(result_file.read_text())
-    output = run_dir / "score" / Path(plan["output"]).name
     print(
         f"local: {result['rows']} rows from {result['mini_batches']} mini-batch(es); failed files: "
         f"{len(result['failed_files'])} (error_threshold {plan['error_threshold']})",
@@ -125,8 +90,9 @@ def report(run_dir: Path, plan: dict, log: Path, exit_code: int, out) -> int:
     for name, reason in result["failed_files"]:
         print(f"  failed: {name}: {reason}", file=out)
     if plan["append_row"]:
+        output = run_dir / "score" / Path(plan["output"]).name
         print(f"local: wrote {output} (append_row: space-separated, no header)", file=out)
     print(f"local: log {log}", file=out)
     if result["error"]:
         raise ScaffoldError(f"{result['error']} (log: {log})", 1)
-    return exit_code
+    return status

@@ -31,9 +31,26 @@ from scaffold import containers
 from scaffold.errors import ScaffoldError
 
 APP_ROOT = "/var/azureml-app"
-ROUTES = ("liveness", "readiness", "scoring")
+Model = tuple[str, str, Path]  # name, version, the local folder it was downloaded to
 # Azure ML's readiness probe defaults (Learn: "online deployment YAML schema", ProbeSettings).
 PROBE_DEFAULTS = {"initial_delay": 10, "period": 10, "failure_threshold": 30}
+
+
+def docker_run(container: str, label: str, env: dict[str, str], mounts: dict, *flags: str) -> list[str]:
+    """`docker run` as the host user, with `env` and read-only bind mounts {host path: container path}."""
+    argv = ["docker", "run", *flags, "--name", container, "--label", f"scaffold.experiment={label}"]
+    if hasattr(os, "getuid"):
+        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    for host, inside in mounts.items():
+        argv += ["--mount", f"type=bind,source={host},target={inside},readonly"]
+    return argv
+
+
+def model_dir(model: Model) -> str:
+    """AZUREML_MODEL_DIR of the model (name, version, folder)."""
+    return f"{APP_ROOT}/azureml-models/{model[0]}/{model[1]}"
 
 
 def routes(deployment) -> dict[str, tuple[str, int]]:
@@ -44,21 +61,8 @@ def routes(deployment) -> dict[str, tuple[str, int]]:
             "the deployment's environment declares no inference_config: Azure ML would not know where to "
             "probe or send requests to its custom image"
         )
-    return {
-        name: (getattr(config, f"{name}_route").path, int(getattr(config, f"{name}_route").port))
-        for name in ROUTES
-    }
-
-
-def environment(deployment, code: Path, model: tuple[str, str, Path]) -> dict[str, str]:
-    """Azure ML's variables for the container, then the deployment's own."""
-    name, version, _ = model
-    return {
-        "AZUREML_MODEL_DIR": f"{APP_ROOT}/azureml-models/{name}/{version}",
-        "AML_APP_ROOT": f"{APP_ROOT}/{code.name}",
-        "AZUREML_ENTRY_SCRIPT": deployment.code_configuration.scoring_script,
-        **(deployment.environment_variables or {}),
-    }
+    declared = {name: getattr(config, f"{name}_route") for name in ("liveness", "readiness", "scoring")}
+    return {name: (route.path, int(route.port)) for name, route in declared.items()}
 
 
 def host_port(port: int) -> int:
@@ -73,38 +77,25 @@ def host_port(port: int) -> int:
 
 @contextmanager
 def started(
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    container: str,
-    label: str,
-    log: Path | None = None,
+    deployment, image: str, code: Path, model: Model, container: str, label: str, log: Path | None = None
 ) -> Iterator[dict[str, str]]:
     """Start the deployment's container; yield the URL of each route; remove the container at the end."""
     declared = routes(deployment)
     published = {port: host_port(port) for port in sorted({port for _, port in declared.values()})}
-    env = environment(deployment, code, model)
-    argv = ["docker", "run", "-d", "--name", container, "--label", f"scaffold.experiment={label}"]
-    if hasattr(os, "getuid"):
-        argv += ["--user", f"{os.getuid()}:{os.getgid()}"]
-    for key, value in env.items():
-        argv += ["-e", f"{key}={value}"]
+    env = {  # Azure ML's variables, then the deployment's own
+        "AZUREML_MODEL_DIR": model_dir(model),
+        "AML_APP_ROOT": f"{APP_ROOT}/{code.name}",
+        "AZUREML_ENTRY_SCRIPT": deployment.code_configuration.scoring_script,
+        **(deployment.environment_variables or {}),
+    }
+    mounts = {model[2]: env["AZUREML_MODEL_DIR"], code: env["AML_APP_ROOT"]}
+    argv = docker_run(container, label, env, mounts, "-d")
     for port, on_host in published.items():
         argv += ["-p", f"127.0.0.1:{on_host}:{port}"]
-    argv += [
-        "--mount",
-        f"type=bind,source={model[2]},target={env['AZUREML_MODEL_DIR']},readonly",
-        "--mount",
-        f"type=bind,source={code},target={env['AML_APP_ROOT']},readonly",
-        image,
-    ]
     try:
-        begun = subprocess.run(argv, capture_output=True, text=True)
+        begun = subprocess.run(argv + [image], capture_output=True, text=True)
         if begun.returncode != 0:
-            problem = (
-                begun.stderr.strip().splitlines()[-1] if begun.stderr.strip() else f"exit {begun.returncode}"
-            )
+            problem = (begun.stderr.strip().splitlines() or [f"exit {begun.returncode}"])[-1]
             raise ScaffoldError(f"docker could not start the deployment's container: {problem}")
         yield {route: f"http://127.0.0.1:{published[port]}{path}" for route, (path, port) in declared.items()}
     finally:
@@ -116,20 +107,22 @@ def started(
 
 def state(container: str) -> str:
     found = subprocess.run(
-        ["docker", "inspect", "--format", "{{.State.Status}}", container], capture_output=True
+        ["docker", "inspect", "--format", "{{.State.Status}}", container], capture_output=True, text=True
     )
-    return found.stdout.decode().strip() or "gone"
+    return found.stdout.strip() or "gone"
 
 
-def http_status(url: str, timeout: float = 5) -> int:
-    """The status of GET url; 0 when nothing answers."""
+def score(url: str, request: dict | None = None, timeout: float = 5) -> tuple[int, str]:
+    """(status, body) of POSTing the request as JSON, or of a GET without one; status 0: no answer."""
+    data = None if request is None else json.dumps(request).encode()
+    sent = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
+        with urllib.request.urlopen(sent, timeout=timeout) as response:
+            return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0
+        return exc.code, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        return 0, str(getattr(exc, "reason", exc))
 
 
 def ready_timeout(deployment) -> float:
@@ -142,33 +135,19 @@ def ready_timeout(deployment) -> float:
 def wait_ready(urls: dict[str, str], container: str, timeout: float) -> float:
     """Seconds until readiness answers 200 (then liveness must too); one line when it never does."""
     began = time.monotonic()
-    while http_status(urls["readiness"]) != 200:
+    while score(urls["readiness"])[0] != 200:
         now = state(container)
         if now != "running" or time.monotonic() - began > timeout:
             raise ScaffoldError(f"the deployment never became ready on {urls['readiness']} (container {now})")
         time.sleep(0.5)
-    if http_status(urls["liveness"]) != 200:
+    if score(urls["liveness"])[0] != 200:
         raise ScaffoldError(
             f"the deployment is ready but its liveness route {urls['liveness']} does not answer 200"
         )
     return time.monotonic() - began
 
 
-def score(url: str, request: dict, timeout: float) -> tuple[int, str]:
-    """POST the request as JSON; (status, body)."""
-    sent = urllib.request.Request(
-        url, data=json.dumps(request).encode(), headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(sent, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-        return 0, str(getattr(exc, "reason", exc))
-
-
-def sample_request(code: Path, model_dir: Path, rows: int = 3) -> dict:
+def sample_request(code: Path, model_root: Path, rows: int = 3) -> dict:
     """The request main.py's smoke test sends: the snapshot's own common/signature.py builds it."""
     path = code / "common" / "signature.py"
     if not path.is_file():
@@ -179,29 +158,21 @@ def sample_request(code: Path, model_dir: Path, rows: int = 3) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        return module.sample_request(model_dir, rows=rows)
+        return module.sample_request(model_root, rows=rows)
     except RuntimeError as exc:
         raise ScaffoldError(f"cannot build the sample request: {exc}") from None
 
 
 def run(
-    exp: str,
-    endpoint: str,
-    deployment,
-    image: str,
-    code: Path,
-    model: tuple[str, str, Path],
-    run_dir: Path,
-    serve: bool,
-    out,
+    exp: str, endpoint: str, deployment, image: str, code: Path, model: Model, run_dir: Path, serve: bool, out
 ) -> int:
     """Start, probe, score the sample request, print the scoring URI and predictions; serve: until Ctrl-C."""
     request = sample_request(code, model[2])
     settings = getattr(deployment, "request_settings", None)
     request_timeout = (getattr(settings, "request_timeout_ms", None) or 5000) / 1000
-    container = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}"
-    print(f"local: container {container} (image {image}); its log: {run_dir / 'deployment.log'}", file=out)
-    with started(deployment, image, code, model, container, exp, log=run_dir / "deployment.log") as urls:
+    container, log = f"scaffold-{exp}-{uuid.uuid4().hex[:8]}", run_dir / "deployment.log"
+    print(f"local: container {container} (image {image}); its log: {log}", file=out)
+    with started(deployment, image, code, model, container, exp, log=log) as urls:
         took = wait_ready(urls, container, ready_timeout(deployment))
         print(f"local: deployment {deployment.name} of endpoint {endpoint} ready after {took:.1f}s", file=out)
         status, body = score(urls["scoring"], request, request_timeout)
@@ -210,21 +181,19 @@ def run(
                 f"the sample request got HTTP {status} from {urls['scoring']}: {' '.join(body.split())[:300]}"
             )
         print(f"local: scoring URI {urls['scoring']}", file=out)
+        rows = len(request["input_data"]["data"])
+        print(f"local: predictions for the sample request ({rows} rows): {body}", file=out)
+        if not serve:
+            return 0
         print(
-            f"local: predictions for the sample request ({len(request['input_data']['data'])} rows): {body}",
+            f"local: serving until Ctrl-C (liveness {urls['liveness']}, readiness {urls['readiness']})",
             file=out,
+            flush=True,
         )
-        if serve:
-            print(
-                f"local: serving until Ctrl-C (liveness {urls['liveness']}, readiness {urls['readiness']})",
-                file=out,
-                flush=True,
-            )
-            try:
-                while state(container) == "running":
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                print("local: stopped", file=out)
-                return 0
-            raise ScaffoldError(f"the deployment's container stopped; its log: {run_dir / 'deployment.log'}")
-    return 0
+        try:
+            while state(container) == "running":
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("local: stopped", file=out)
+            return 0
+        raise ScaffoldError(f"the deployment's container stopped; its log: {log}")

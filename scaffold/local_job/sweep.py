@@ -30,7 +30,7 @@ DISTRIBUTIONS = {
 BAYESIAN_TYPES = ("choice", "uniform", "quniform")  # "Bayesian sampling supports `choice`, `uniform`, and"
 
 
-def _algorithm(sampling_algorithm: str | dict) -> dict:
+def sampling(sampling_algorithm: str | dict) -> dict:
     spec = {"type": sampling_algorithm} if isinstance(sampling_algorithm, str) else dict(sampling_algorithm)
     spec["type"] = str(spec.get("type", "")).lower()
     if spec["type"] not in ("random", "grid", "bayesian"):
@@ -89,7 +89,7 @@ def sample(
     installed with mlflow), mapped through each distribution's quantiles as random draws are. `logbase` ("e"
     or a number) is the base of the log types. Bayesian sampling runs as random sampling (see `note`).
     """
-    algorithm = _algorithm(sampling_algorithm)
+    algorithm = sampling(sampling_algorithm)
     for name, spec in search_space.items():
         _check(name, spec, algorithm["type"])
     names = list(search_space)
@@ -114,7 +114,7 @@ def sample(
 
 def note(sampling_algorithm: str | dict) -> str | None:
     """What the local sweep cannot reproduce, for the engine to print."""
-    if _algorithm(sampling_algorithm)["type"] == "bayesian":
+    if sampling(sampling_algorithm)["type"] == "bayesian":
         return "note: bayesian sampling needs Azure ML's tuning service; the local sweep samples at random"
     return None
 
@@ -230,10 +230,7 @@ def policy(spec: dict | None) -> Policy | None:
 def best(trials: list[tuple[dict, float | None]], goal: str) -> tuple[int, dict, float] | None:
     """(index, params, value) of the best trial; trials without a value are ignored; the first wins a tie."""
     scored = [(i, params, v) for i, (params, v) in enumerate(trials) if v is not None and not math.isnan(v)]
-    if not scored:
-        return None
-    pick = max if _goal(goal) == "maximize" else min
-    return pick(scored, key=lambda trial: trial[2])
+    return (max if _goal(goal) == "maximize" else min)(scored, key=lambda trial: trial[2], default=None)
 
 
 def read_history(client, run_id: str, metric: str) -> list[float]:

@@ -48,10 +48,8 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
         )
         step.env.update(ws.step_env(experiment, experiment_id, step.run_id))
         steps.append((step, params))
-    print(
-        f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {_algorithm_name(algorithm)}",
-        file=job.out,
-    )
+    kind = sweep.sampling(algorithm)["type"]
+    print(f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {kind}", file=job.out)
     containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
     job.ran = True
     concurrent = max(1, min(len(steps), int(limits.get("max_concurrent_trials") or 1)))
@@ -71,18 +69,19 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
                 # Each trial's metric history, read once per poll (every policy check compares them all).
                 histories = {s.name: _history(ws, s, metric) for s, _ in steps} if live and policy else {}
                 for step in live:
+                    others = [s for s, _ in steps if s is not step]
+                    ended = [s.status not in ("Running", "NotStarted") for s in others]
+                    stops = bool(policy and metric) and policy.should_stop(
+                        histories[step.name], [histories[s.name] for s in others], goal, ended
+                    )
                     if trial_timeout and time.monotonic() - step.started > trial_timeout:
-                        print(
-                            f"sweep: {step.name} passed trial_timeout ({trial_timeout:.0f} s): "
-                            "stopping it",
-                            file=job.out,
-                        )
-                    elif not (
-                        policy
-                        and metric
-                        and _should_stop(policy, step, steps, histories, metric, goal, job.out)
-                    ):
+                        why = f"{step.name} passed trial_timeout ({trial_timeout:.0f} s): stopping it"
+                    elif stops:
+                        reports = len(histories[step.name])
+                        why = f"early termination stops {step.name} after {reports} reports of {metric}"
+                    else:
                         continue
+                    print(f"sweep: {why}", file=job.out)
                     stopped_early.add(step.name)
                     containers.stop(step)
     except BaseException:
@@ -96,14 +95,13 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     for step, _ in steps:
         if step.name in stopped_early:
             step.status = "Canceled"
-    results = [(params, _last(ws, step, metric)) for step, params in steps]
+    values = [(_history(ws, step, metric) or [None])[-1] for step, _ in steps]  # the last value logged
     # Trials that did not complete count as having no value, so the index stays the trial's own.
-    found = sweep.best(
-        [(p, v if s.status == "Completed" else None) for (p, v), (s, _) in zip(results, steps)], goal
-    )
+    completed = [v if s.status == "Completed" else None for (s, _), v in zip(steps, values)]
+    found = sweep.best([(params, v) for (_, params), v in zip(steps, completed)], goal)
     ws.end_run(parent, "FINISHED" if found else "FAILED")
     job.summary({step.name: step for step, _ in steps}, time.monotonic() - began)
-    for (step, params), (_, value) in zip(steps, results):
+    for (step, params), value in zip(steps, values):
         shown = "no value" if value is None else f"{value:.4f}"
         print(f"  {step.name}: {metric} {shown}  {json.dumps(params)}", file=job.out)
     if not found:
@@ -115,28 +113,7 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
     return 0
 
 
-def _algorithm_name(algorithm) -> str:
-    return algorithm.get("type", "random") if isinstance(algorithm, dict) else str(algorithm)
-
-
-def _should_stop(policy, step, steps, histories: dict, metric: str, goal: str, out) -> bool:
-    history = histories[step.name]
-    others = [s for s, _ in steps if s is not step]
-    finished = [s.status not in ("Running", "NotStarted") for s in others]
-    if policy.should_stop(history, [histories[s.name] for s in others], goal, finished):
-        print(
-            f"sweep: early termination stops {step.name} after {len(history)} reports of {metric}", file=out
-        )
-        return True
-    return False
-
-
 def _history(ws, step, metric: str) -> list[float]:
     return (
         sweep.read_history(ws.client, step.run_id, metric) if metric and step.status != "NotStarted" else []
     )
-
-
-def _last(ws, step, metric: str):
-    history = _history(ws, step, metric)
-    return history[-1] if history else None

@@ -1,21 +1,20 @@
 """The workspace side of a local job: Azure ML's MLflow service (the offline stand-in) and the runs in it.
 
-The stand-in (scaffold/azure/mlflow_service.py) serves the repository's own store, mlruns/, so
-`make mlflow-ui` shows local jobs beside `make local` runs, and a model a local pipeline registers is the
-one a local deployment serves. It listens on the Docker bridge's gateway address, which containers reach as
-host.docker.internal and which is not on the machine's network.
-Containers also get mlruns/ mounted at its own path: experiments that `make local` created keep their
-artifacts there, and MLflow writes a run's artifacts where its experiment says.
+The stand-in (scaffold/azure/mlflow_service.py) serves the repository's own store, mlruns/ (also mounted at
+its own path, where `make local` experiments keep artifacts), so `make mlflow-ui` shows local jobs and a
+model a local pipeline registers is the one a local deployment serves. It listens on the Docker bridge's
+gateway, which containers reach as host.docker.internal and which is not on the machine's network.
 """
 
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -24,17 +23,10 @@ from scaffold.container_entry import EXPERIMENT_KIND
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
-PARENT_TAG = "mlflow.parentRunId"
-
 
 def bridge_gateway() -> str:
-    """The default bridge network's gateway: the host's address as containers see it (`host-gateway`).
-
-    Docker reports it in the network's IPAM config, or, when it picked the address itself, only the subnet:
-    then it is the subnet's first address, which Docker gives the bridge.
-    """
-    import ipaddress
-
+    """The default bridge's gateway (`host-gateway`): from its IPAM config, else the subnet's first address,
+    which Docker gives the bridge when it picked the subnet itself."""
     found = subprocess.run(
         ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
         capture_output=True,
@@ -71,7 +63,9 @@ class Workspace:
         return found.experiment_id
 
     def start_run(self, experiment_id: str, name: str, tags: dict[str, str], parent: str = "") -> str:
-        tags = {**tags, **({PARENT_TAG: parent} if parent else {})}
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        tags = {**tags, **({MLFLOW_PARENT_RUN_ID: parent} if parent else {})}
         return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
 
     def end_run(self, run_id: str, status: str) -> None:
@@ -99,15 +93,11 @@ def workspace(repo: Repo) -> Iterator[Workspace]:
     repo.mlruns.mkdir(exist_ok=True)
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # the driver's own run bookkeeping
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a model download is one line, not a bar
-    service = serving(repo.mlruns, host=host)
-    with ThreadPoolExecutor(1) as importer:  # the driver's MLflow client loads while the server starts
-        mlflow = importer.submit(importlib.import_module, "mlflow")
+    with ThreadPoolExecutor(1) as importer, ExitStack() as stack:
+        mlflow = importer.submit(importlib.import_module, "mlflow")  # loads while the server starts
         try:
-            uri = service.__enter__()
+            uri = stack.enter_context(serving(repo.mlruns, host=host))
         except RuntimeError as exc:
             raise ScaffoldError(f"the MLflow service did not start: {exc}") from None
-    try:
         client = mlflow.result().MlflowClient(uri, uri)
         yield Workspace(uri, uri.replace(host, "host.docker.internal"), client, repo)
-    finally:
-        service.__exit__(None, None, None)
