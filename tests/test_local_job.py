@@ -249,6 +249,9 @@ def test_a_step_started_ahead_runs_its_script_as_python_would_once_let_go(tmp_pa
     assert ran.stdout == "['script.py', '3', '--flag'] __main__ True True\n"
     failing = warm(tmp_path, "raise ValueError('bad value')\n", "go\n")
     assert failing.returncode == 1 and failing.stderr.splitlines()[-1] == "ValueError: bad value"
+    at_exit = "import atexit\natexit.register(lambda: open('done', 'w').write('flushed at exit'))\n"
+    assert warm(tmp_path, at_exit, "go\n").returncode == 0  # the script's atexit handlers still run
+    assert (tmp_path / "done").read_text() == "flushed at exit"
 
 
 def test_a_step_started_ahead_and_never_let_go_does_not_run(tmp_path):

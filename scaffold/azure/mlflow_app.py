@@ -12,6 +12,7 @@ tests/test_azureml_mlflow.py pins the MLflow version this was checked against.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ def serve(folder: Path, port: int) -> None:
     from mlflow.server.fastapi_app import app
 
     uvicorn.run(app, host="127.0.0.1", port=port, workers=1)
+    gc.freeze()  # stop without collecting MLflow's module graph: the driver waits for this process to end
 
 
 if __name__ == "__main__":
