@@ -27,7 +27,7 @@ from scaffold import gitinfo, images
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import assets, bindings
-from scaffold.local_job.steps import Containers, Step, imported_packages
+from scaffold.local_job.steps import WARM_LIMIT, Containers, Step, imported_packages
 from scaffold.local_job.workspace import Workspace, workspace
 from scaffold.paths import Repo
 
@@ -369,7 +369,7 @@ class LocalJob:
             {"scaffold.job": self.name, "scaffold.experiment": self.exp}, self.out, prefix
         )
         self.ran = True
-        pending = dict(needs)
+        pending, order = dict(needs), _order(needs)
         started = time.monotonic()
         failed = ""
         with ThreadPoolExecutor(max_workers=max(1, len(steps))) as pool:
@@ -386,9 +386,10 @@ class LocalJob:
                         ):
                             running[pool.submit(containers.run, steps[name])] = name
                             del pending[name]
-                    for name in pending:  # the next steps, while the ones they read from run
-                        if not failed and not any(n in pending for n in pending[name]):
-                            containers.prestart(steps[name], self.packages())
+                    waiting = sum(steps[name].process is not None for name in pending)
+                    for name in order:  # the steps to come start ahead, in the order they will run
+                        if name in pending and waiting < WARM_LIMIT and not failed:
+                            waiting += containers.prestart(steps[name], self.packages())
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -415,7 +416,7 @@ class LocalJob:
         for name, step in steps.items():
             if step.status in ("NotStarted", "Skipped") and step.run_id:
                 ws.end_run(step.run_id, "KILLED")
-        self.summary({name: steps[name] for name in _order(needs)}, time.monotonic() - started)
+        self.summary({name: steps[name] for name in order}, time.monotonic() - started)
         if failed:
             step = steps[failed]
             raise ScaffoldError(

@@ -5,10 +5,11 @@ Paths have the shape they have on Azure ML compute: the code snapshot is the wor
 `/mnt/azureml/cr/j/<id>/cap/data-capability/wd/`. The command runs with `bash -c`, so `&&` and the like work
 as they do there. Unlike Azure ML, the container runs as the host user, so every file it writes is yours.
 
-A pipeline step whose command is only `python SCRIPT.py ARGS...` starts as soon as the steps it reads from
-have started: its container comes up and imports the packages the code imports (`warm_start.py`), then runs
-the script in that process when its inputs are complete. Azure ML starts it later and cold; what the script
-sees (argv, working directory, mounts, variables, exit code) is the same.
+A pipeline step whose command is only `python SCRIPT.py ARGS...` starts ahead, in the order the steps run
+(at most WARM_LIMIT waiting at a time): its container comes up and imports the packages the code imports
+(`warm_start.py`) with the CPU the running steps leave (the lowest CPU weight, raised to the default when
+it is let go), then runs the script in that process when its inputs are complete. Azure ML starts it
+later and cold; what the script sees (argv, working directory, mounts, variables, exit code) is the same.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from scaffold import containers
 
 HOST_ALIAS = "host.docker.internal"  # the MLflow stand-in, as seen from a container
 WARM_START = "/opt/scaffold/warm_start.py"
+# Steps started ahead and waiting at once (each holds its imported packages in memory), and the CPU weight
+# they import with: docker's lowest, so that they use only the CPU the running steps leave.
+WARM_LIMIT = max(1, (os.cpu_count() or 1) - 1)
+WARM_SHARES = 2
 SHELL_SYNTAX = set("$`|&;<>(){}[]*?~!#\\'\"\n")  # a command with any of these runs through bash only
 
 
@@ -115,7 +120,7 @@ class Step:
     def argv(self, container: str, labels: dict[str, str], packages: list[str] | None = None) -> list[str]:
         """`docker run` of the step; with `packages`, started ahead through warm_start.py (see above)."""
         argv = ["docker", "run", "--rm", "--init", "--name", container] + (
-            ["-i"] if packages is not None else []
+            [] if packages is None else ["-i", "--cpu-shares", str(WARM_SHARES)]
         )
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
@@ -172,10 +177,9 @@ class Containers:
         )
         return True
 
-    def prestart(self, step: Step, packages: list[str]) -> None:
+    def prestart(self, step: Step, packages: list[str]) -> bool:
         """Start a `python SCRIPT.py` step before its inputs are complete; run() then lets it go."""
-        if step.process is None and python_script(step.command):
-            self._start(step, packages)
+        return step.process is None and bool(python_script(step.command)) and self._start(step, packages)
 
     def run(self, step: Step) -> int:
         """Run the step to its end; its output goes to its log and, prefixed, to the terminal."""
@@ -189,6 +193,8 @@ class Containers:
                 process.stdin.close()
             except OSError:  # its container is gone already: its exit code says why
                 pass
+            # From now on it is a step like any other (docker's default weight), not one using spare CPU.
+            subprocess.run(["docker", "update", "--cpu-shares", "1024", step.container], capture_output=True)
         step.log.parent.mkdir(parents=True, exist_ok=True)
         step.started = time.monotonic()
         step.status = "Running"
