@@ -2,14 +2,16 @@
 
 Paths have the shape they have on Azure ML compute: the code snapshot is the working directory
 `/mnt/azureml/cr/j/<id>/exe/wd`; inputs are mounted read-only and outputs read-write under
-`/mnt/azureml/cr/j/<id>/cap/data-capability/wd/`. The command runs with `bash -c`, so `&&` and the like work
-as they do there. Unlike Azure ML, the container runs as the host user, so every file it writes is yours.
+`/mnt/azureml/cr/j/<id>/cap/data-capability/wd/`. Unlike Azure ML, the container runs as the host user, so
+every file it writes is yours.
 
-A pipeline step whose command is only `python SCRIPT.py ARGS...` starts ahead, in the order the steps run
-(at most WARM_LIMIT waiting at a time): its container comes up and imports the packages the code imports
-(`warm_start.py`) with the CPU the running steps leave (the lowest CPU weight, raised to the default when
-it is let go), then runs the script in that process when its inputs are complete. Azure ML starts it
-later and cold; what the script sees (argv, working directory, mounts, variables, exit code) is the same.
+A command that is only `python SCRIPT.py ARGS...` (no shell syntax) runs through `warm_start.py`, which runs
+the script in its own process as `python SCRIPT.py` would (same argv, working directory, mounts, variables,
+exit code), but exits without the interpreter's last garbage collection. In a pipeline such a step also
+starts ahead, in the order the steps run (at most WARM_LIMIT waiting at a time): its container imports the
+packages the code imports with the CPU the running steps leave (the lowest CPU weight, raised to the
+default when it is let go), and runs the script when its inputs are complete. Azure ML starts it later and
+cold. Any other command runs with `bash -c`, as there, so `&&` and the like work.
 """
 
 from __future__ import annotations
@@ -99,7 +101,8 @@ class Step:
     env: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
     container: str = ""
-    process: subprocess.Popen | None = None  # its container, when started ahead of its inputs
+    process: subprocess.Popen | None = None  # its container's `docker run`, once started
+    ahead: bool = False  # started before its inputs were complete
     started: float = 0.0  # time.monotonic() when its container started
     status: str = "NotStarted"
     exit_code: int | None = None
@@ -118,9 +121,10 @@ class Step:
         return f"{job_root(self.job_id)}/cap/data-capability/wd/{name}"
 
     def argv(self, container: str, labels: dict[str, str], packages: list[str] | None = None) -> list[str]:
-        """`docker run` of the step; with `packages`, started ahead through warm_start.py (see above)."""
-        argv = ["docker", "run", "--rm", "--init", "--name", container] + (
-            [] if packages is None else ["-i", "--cpu-shares", str(WARM_SHARES)]
+        """`docker run` of the step: `bash -c COMMAND`, or warm_start.py importing `packages` (see above)."""
+        argv = ["docker", "run", "--rm", "--init", "--name", container]
+        argv += ([] if packages is None else ["-i"]) + (
+            ["--cpu-shares", str(WARM_SHARES)] if self.ahead else []
         )
         for key, value in labels.items():
             argv += ["--label", f"{key}={value}"]
@@ -179,21 +183,25 @@ class Containers:
 
     def prestart(self, step: Step, packages: list[str]) -> bool:
         """Start a `python SCRIPT.py` step before its inputs are complete; run() then lets it go."""
-        return step.process is None and bool(python_script(step.command)) and self._start(step, packages)
+        if step.process is not None or not python_script(step.command):
+            return False
+        step.ahead = True
+        return self._start(step, packages)
 
     def run(self, step: Step) -> int:
         """Run the step to its end; its output goes to its log and, prefixed, to the terminal."""
-        if self.stopping.is_set() or (step.process is None and not self._start(step)):
+        packages = [] if python_script(step.command) else None  # a plain script runs in-process too
+        if self.stopping.is_set() or (step.process is None and not self._start(step, packages)):
             step.status = "Canceled"
             return 130
         process = step.process
-        if process.stdin:  # started ahead: its inputs are complete now
+        if process.stdin:  # warm_start.py: its inputs are complete now
             try:
                 process.stdin.write("go\n")
                 process.stdin.close()
             except OSError:  # its container is gone already: its exit code says why
                 pass
-            # From now on it is a step like any other (docker's default weight), not one using spare CPU.
+        if step.ahead:  # from now on a step like any other (docker's default weight), not one on spare CPU
             subprocess.run(["docker", "update", "--cpu-shares", "1024", step.container], capture_output=True)
         step.log.parent.mkdir(parents=True, exist_ok=True)
         step.started = time.monotonic()
