@@ -51,6 +51,18 @@ def test_from_renames_the_source_experiment(fresh_repo):
     assert not (copy / "__pycache__").exists()
 
 
+def test_from_a_source_name_without_underscore_keeps_the_new_names_snake_case(fresh_repo):
+    """A one-word source name is the same in snake and kebab case: the copy takes the name as given."""
+    assert driver(fresh_repo, "new-exp", "--exp", "rome").returncode == 0
+    result = driver(fresh_repo, "new-exp", "--exp", "milan_city", "--from", "rome")
+    assert result.returncode == 0, result.stderr
+    copy = fresh_repo / "src" / "milan_city"
+    job = yaml.safe_load((copy / "azure-ml-job.yaml").read_text())
+    assert job["experiment_name"] == "milan_city"
+    text = "".join(p.read_text() for p in copy.rglob("*") if p.is_file())
+    assert "milan_city" in text and "milan-city" not in text and "rome" not in text
+
+
 def test_from_renames_every_name_derived_from_the_source(fresh_repo):
     """`make new-exp EXP=paris_taxi FROM=london_taxi`: the copy trains on its own data asset and registers its
     own model, not London's; a mention it cannot safely rename is printed as file:line."""
