@@ -480,3 +480,27 @@ def test_a_sweep_judges_trials_by_their_own_index_start_and_one_read_per_poll(
         problems.append(f"{len(twice)} of {len(reads)} polls read a history more than once: {twice[0]}")
     assert max(len(set(poll)) for poll in reads) >= 2, "no poll saw two trials: nothing was compared"
     assert not problems, "\n".join(problems) + "\n" + shown[-3000:]
+
+
+@pytest.mark.docker
+def test_a_bayesian_sweep_says_it_samples_at_random_locally(module_repo, sweep_exp):
+    from conftest import driver, unique_name
+
+    exp_dir = module_repo / "src" / sweep_exp
+    bayesian = yaml.safe_load(SWEEP.replace("{exp}", sweep_exp))
+    bayesian["sampling_algorithm"] = "bayesian"  # Azure ML allows no early termination with it
+    del bayesian["early_termination"]
+    bayesian["trial"]["command"] = "python trial.py ${{search_space.case}} 0"
+    bayesian["search_space"]["case"]["values"] = [1, 2]  # trials that complete
+    (exp_dir / "sweep-bayesian.yaml").write_text(yaml.safe_dump(bayesian, sort_keys=False))
+    name = unique_name("sweep")
+    result = driver(
+        module_repo, "job", f"--exp={sweep_exp}", "--file=sweep-bayesian.yaml", "--", "--local",
+        "--name", name, "--max-trials", "1",
+    )  # fmt: skip
+    (exp_dir / "sweep-bayesian.yaml").unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "note: bayesian sampling needs Azure ML's tuning service; the local sweep samples at random"
+        in result.stderr.splitlines()
+    )

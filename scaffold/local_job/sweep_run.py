@@ -50,6 +50,8 @@ def run_sweep(job, spec: dict, tags: dict, options) -> int:
         steps.append((step, params))
     kind = sweep.sampling(algorithm)["type"]
     print(f"sweep: {len(steps)} trials of {metric} ({goal}), sampled {kind}", file=job.out)
+    if message := sweep.note(algorithm):
+        print(message, file=job.err)
     containers = Containers({"scaffold.job": job.name, "scaffold.experiment": job.exp}, job.out)
     job.ran = True
     concurrent = max(1, min(len(steps), int(limits.get("max_concurrent_trials") or 1)))
