@@ -2,12 +2,18 @@
 
 MLflow files a new experiment's artifacts under `./mlruns` of the process that creates it (here the
 experiment's folder), so this creates the experiment first with its artifacts in the repository's store, then
-runs the script as __main__ in the same process. Mounted read-only into containers: standard library only.
+runs the script as __main__ in the same process, as `python SCRIPT ARGS...` would. Mounted read-only into
+containers: standard library only.
+
+A local job's step runs `python container_entry.py --wait PACKAGE... -- SCRIPT ARGS...`: it imports the
+packages (started ahead, while the steps before it run), waits for `go` on stdin, then runs the script.
+Anything else on stdin (the driver skipped or stopped the step) exits 130 without running it.
 """
 
 import contextlib
 import fcntl
 import gc
+import importlib
 import os
 import runpy
 import sqlite3
@@ -56,15 +62,26 @@ def ensure_experiment() -> None:
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
-        sys.exit("usage: container_entry.py SCRIPT [ARGS...]")
-    sys.argv = sys.argv[1:]
-    # The script's folder takes this file's place on sys.path, as when the script runs directly: with
+    args = sys.argv[1:]
+    if args[:1] == ["--wait"]:
+        split = args.index("--")
+        for name in args[1:split]:
+            try:
+                importlib.import_module(name)
+            except Exception:  # not installed, or broken: the script meets the same when it imports it
+                pass
+        if sys.stdin.readline().strip() != "go":
+            sys.exit(130)
+        args = args[split + 1 :]
+    if not args:
+        sys.exit("usage: container_entry.py [--wait PACKAGE... --] SCRIPT [ARGS...]")
+    sys.argv = args
+    # The script's real folder takes this file's place on sys.path, as when the script runs directly: with
     # RUNNER=venv this file's folder is scaffold/, whose `azure` package would hide the SDK's.
-    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+    sys.path[0] = os.path.dirname(os.path.realpath(args[0]))
     ensure_experiment()
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
+        runpy.run_path(args[0], run_name="__main__")
     finally:
         gc.freeze()  # exit without collecting every imported module's objects (about 1 s); atexit still runs
 

@@ -189,7 +189,7 @@ def test_a_missing_local_asset_says_how_to_register_it(tmp_path):
 
 # --- steps started ahead of their inputs, no Docker ---------------------------------------------------------
 
-WARM_START = Path(__file__).parents[1] / "scaffold" / "local_job" / "warm_start.py"
+ENTRY = Path(__file__).parents[1] / "scaffold" / "container_entry.py"
 
 
 def test_only_a_plain_python_script_command_is_started_ahead():
@@ -234,7 +234,7 @@ def test_the_packages_a_step_imports_ahead_are_the_codes_own_third_party_imports
 def warm(tmp_path, script: str, stdin: str, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "script.py").write_text(script)
     return subprocess.run(
-        [PYTHON, str(WARM_START), "json", "no_such_package", "--", "script.py", *args],
+        [PYTHON, str(ENTRY), "--wait", "json", "no_such_package", "--", "script.py", *args],
         input=stdin, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
 

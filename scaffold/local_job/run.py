@@ -21,6 +21,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from scaffold import gitinfo, images
@@ -117,7 +118,6 @@ class LocalJob:
         self.out, self.err = out, err
         self.images: dict[str, str] = {}
         self.ran = False  # whether any step's container started
-        self._packages: list[str] | None = None
 
     def start(self, spec: dict, tags: dict, options: LocalOptions) -> int:
         kind = spec.get("type")
@@ -389,7 +389,7 @@ class LocalJob:
                     waiting = sum(steps[name].process is not None for name in pending)
                     for name in order:  # the steps to come start ahead, in the order they will run
                         if name in pending and waiting < WARM_LIMIT and not failed:
-                            waiting += containers.prestart(steps[name], self.packages())
+                            waiting += containers.prestart(steps[name], self.packages)
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -424,11 +424,10 @@ class LocalJob:
             )
         return 0
 
+    @cached_property
     def packages(self) -> list[str]:
         """The packages the job's code imports, which a step started ahead imports while it waits."""
-        if self._packages is None:
-            self._packages = imported_packages(self.snap_root, self.code_files)
-        return self._packages
+        return imported_packages(self.snap_root, self.code_files)
 
     def upload_run_folders(self, step: Step) -> None:
         """After the step's container ended: its ./outputs and ./logs as artifacts of its run."""

@@ -5,13 +5,13 @@ Paths have the shape they have on Azure ML compute: the code snapshot is the wor
 `/mnt/azureml/cr/j/<id>/cap/data-capability/wd/`. Unlike Azure ML, the container runs as the host user, so
 every file it writes is yours.
 
-A command that is only `python SCRIPT.py ARGS...` (no shell syntax) runs through `warm_start.py`, which runs
-the script in its own process as `python SCRIPT.py` would (same argv, working directory, mounts, variables,
-exit code), but exits without the interpreter's last garbage collection. In a pipeline such a step also
-starts ahead, in the order the steps run (at most WARM_LIMIT waiting at a time): its container imports the
-packages the code imports with the CPU the running steps leave (the lowest CPU weight, raised to the
-default when it is let go), and runs the script when its inputs are complete. Azure ML starts it later and
-cold. Any other command runs with `bash -c`, as there, so `&&` and the like work.
+A command that is only `python SCRIPT.py ARGS...` (no shell syntax) runs through `container_entry.py --wait`,
+which runs the script in its own process as `python SCRIPT.py` would (same argv, working directory, mounts,
+variables, exit code), but exits without the interpreter's last garbage collection. In a pipeline such a
+step also starts ahead, in the order the steps run (at most WARM_LIMIT waiting at a time): its container
+imports the packages the code imports with the CPU the running steps leave (the lowest CPU weight, raised
+to the default when it is let go), and runs the script when its inputs are complete. Azure ML starts it
+later and cold. Any other command runs with `bash -c`, as there, so `&&` and the like work.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pathlib import Path
 from scaffold import containers
 
 HOST_ALIAS = "host.docker.internal"  # the MLflow stand-in, as seen from a container
-WARM_START = "/opt/scaffold/warm_start.py"
 # Steps started ahead and waiting at once (each holds its imported packages in memory), and the CPU weight
 # they import with: docker's lowest, so that they use only the CPU the running steps leave.
 WARM_LIMIT = max(1, (os.cpu_count() or 1) - 1)
@@ -121,7 +120,7 @@ class Step:
         return f"{job_root(self.job_id)}/cap/data-capability/wd/{name}"
 
     def argv(self, container: str, labels: dict[str, str], packages: list[str] | None = None) -> list[str]:
-        """`docker run` of the step: `bash -c COMMAND`, or warm_start.py importing `packages` (see above)."""
+        """`docker run` of the step: `bash -c COMMAND`, or container_entry.py importing `packages` (above)."""
         argv = ["docker", "run", "--rm", "--init", "--name", container]
         argv += ([] if packages is None else ["-i"]) + (
             ["--cpu-shares", str(WARM_SHARES)] if self.ahead else []
@@ -136,7 +135,7 @@ class Step:
         mounts += [(host, inside, False) for host, inside in self.outputs.values()]
         mounts += [(host, inside, False) for host, inside in self.extra_mounts.items()]
         if packages is not None:
-            mounts.append((Path(__file__).with_name("warm_start.py"), WARM_START, True))
+            mounts.append((Path(containers.__file__).with_name("container_entry.py"), containers.ENTRY, True))
         for host, inside, readonly in mounts:
             argv += [
                 "--mount",
@@ -147,7 +146,7 @@ class Step:
         if packages is None:
             return argv + [self.image, "bash", "-c", self.command]
         python, *script = python_script(self.command)
-        return argv + [self.image, python, WARM_START, *packages, "--", *script]
+        return argv + [self.image, python, containers.ENTRY, "--wait", *packages, "--", *script]
 
 
 class Containers:
@@ -195,7 +194,7 @@ class Containers:
             step.status = "Canceled"
             return 130
         process = step.process
-        if process.stdin:  # warm_start.py: its inputs are complete now
+        if process.stdin:  # container_entry.py --wait: its inputs are complete now
             try:
                 process.stdin.write("go\n")
                 process.stdin.close()
