@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import PYTHON, REPO
@@ -76,8 +77,9 @@ def deploy(exp, code, run_dir, uri, inputs, repo_root=REPO, **kwargs) -> tuple[i
 
     out, err = io.StringIO(), io.StringIO()
     run_dir.mkdir(parents=True, exist_ok=True)
+    kind, deployment = deploy.detect(code)
     code_ = deploy.run(
-        Repo(repo_root), Config(REPO), exp, code, inputs, run_dir, uri, out=out, err=err, **kwargs
+        Repo(repo_root), Config(REPO), exp, kind, deployment, inputs, run_dir, uri, out=out, err=err, **kwargs
     )
     return code_, out.getvalue(), err.getvalue()
 
@@ -89,14 +91,19 @@ def container_exists(name: str) -> bool:
     return bool(listed.stdout.strip())
 
 
-def test_is_deployment_reads_the_yaml_main_py_loads(online_code, batch_code):
-    from scaffold import snapshot
-    from scaffold.local_job.deploy import is_deployment
+def test_detect_reads_the_yaml_main_py_loads(online_code, batch_code):
+    from azure.ai.ml.entities import BatchDeployment, ManagedOnlineDeployment
 
-    assert is_deployment(online_code) == "online"
-    assert is_deployment(batch_code) == "batch"
+    from scaffold import snapshot
+    from scaffold.local_job.deploy import detect
+
+    kind, deployment = detect(online_code)
+    assert kind == "online" and isinstance(deployment, ManagedOnlineDeployment)
+    assert Path(deployment.base_path) == online_code  # where the code and the build context are read from
+    kind, deployment = detect(batch_code)
+    assert kind == "batch" and isinstance(deployment, BatchDeployment)
     with snapshot.staged(REPO / "src" / "nyc_taxi", REPO / "src" / "common") as training:
-        assert is_deployment(training.root) is None
+        assert detect(training.root) == (None, None)
 
 
 def test_online_scores_the_sample_through_the_scoring_route(online_code, registry, tiny_taxi_model, tmp_path):
@@ -130,7 +137,7 @@ from scaffold.paths import Repo
 signal.signal(signal.SIGTERM, cli._terminate)
 try:
     repo, code, run_dir = Path({str(REPO)!r}), Path({str(online_code)!r}), Path({str(tmp_path)!r})
-    deploy.run(Repo(repo), Config(repo), "taxi_online", code, {{}}, run_dir, {registry!r}, serve=True)
+    deploy.run(Repo(repo), Config(repo), "taxi_online", *deploy.detect(code), {{}}, run_dir, {registry!r}, serve=True)
 except cli.Terminated:
     sys.exit(143)
 """

@@ -28,13 +28,9 @@ MODEL_REFERENCE = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9_.-]+)(?:(?::|@)
 REGISTERS = "make job EXP=nyc_taxi XARGS=--local or make local EXP=nyc_taxi registers one"
 
 
-def is_deployment(snap_root: Path) -> str | None:
-    """'online' for a managed online deployment.yml, 'batch' for a batch-deployment.yml, else None."""
-    return detect(snap_root)[0]
-
-
 def detect(snap_root: Path) -> tuple[str | None, object]:
-    """(kind, the deployment as the SDK loads it, as main.py does) or (None, None)."""
+    """('online', a managed online deployment.yml) or ('batch', a batch-deployment.yml), loaded by the SDK as
+    main.py loads it; (None, None) for any other experiment."""
     from azure.ai.ml import load_batch_deployment, load_online_deployment
     from azure.ai.ml.entities import BatchDeployment, ManagedOnlineDeployment
 
@@ -60,7 +56,8 @@ def run(
     repo,
     config,
     exp: str,
-    snap_root: Path,
+    kind: str,
+    deployment,
     inputs: dict[str, str],
     run_dir: Path,
     tracking_uri: str,
@@ -68,12 +65,10 @@ def run(
     out=None,
     err=None,
 ) -> int:
-    """Emulate the experiment's deployment; the exit code (one `error:` line on err when it fails)."""
+    """Emulate the deployment `detect` found; the exit code (one `error:` line on err when it fails)."""
     out, err = out or sys.stdout, err or sys.stderr
+    snap_root = Path(deployment.base_path)
     try:
-        kind, deployment = detect(snap_root)
-        if kind is None:
-            raise ScaffoldError(f"{exp}: no managed online or batch deployment YAML in the snapshot")
         source = batch_input(repo, inputs) if kind == "batch" else None  # bad input fails before the build
         reference = inputs.get("model") or str(deployment.model)
         model = fetch_model(reference, tracking_uri, run_dir / "azureml-models")

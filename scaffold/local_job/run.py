@@ -136,22 +136,22 @@ class LocalJob:
     def command(self, spec: dict, tags: dict, options: LocalOptions) -> int:
         from scaffold.local_job import deploy
 
-        kind = deploy.is_deployment(self.snap_root)
+        kind, deployment = deploy.detect(self.snap_root)
         if kind:
             inputs = {k: self._deploy_input(v) for k, v in (spec.get("inputs") or {}).items()}
             print(
                 f"{self.exp} deploys to an Azure ML {kind} endpoint: emulating its deployment here",
                 file=self.err,
             )
-            ws = self.ws
             return deploy.run(
                 self.repo,
                 self.config,
                 self.exp,
-                self.snap_root,
+                kind,
+                deployment,
                 inputs,
                 self.run_dir,
-                ws.uri,
+                self.ws.uri,
                 options.serve,
             )
         component = spec.get("component") if isinstance(spec.get("component"), dict) else {}

@@ -7,6 +7,11 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 # Types skops must trust to save and load the model: the fitted trees of our own training, never a download.
 SKOPS_TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
+# What loading and scoring the saved model needs, pinned to the versions that trained it (MLflow adds itself).
+# Listed, not inferred: MLflow's inference loads the model in a subprocess (about 5 s a save) and records
+# whatever that process imported, test tools included.
+MODEL_PACKAGES = ("scikit-learn", "skops", "scipy", "numpy", "pandas")
+
 # Fewer, larger boosting steps: a few thousandths of R2 below 300 steps at 0.1, in about a third of the time.
 DEFAULTS: dict[str, float | int] = {
     "learning_rate": 0.2,
@@ -16,6 +21,13 @@ DEFAULTS: dict[str, float | int] = {
     "l2_regularization": 0.0,
     "max_bins": 255,
 }
+
+
+def pip_requirements() -> list[str]:
+    """MODEL_PACKAGES pinned to the installed versions, as `save_model(pip_requirements=...)` takes them."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
 
 def build_model(random_state: int = 0, **hyperparameters: float | int) -> HistGradientBoostingRegressor:

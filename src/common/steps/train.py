@@ -10,7 +10,7 @@ from pathlib import Path
 from common import tracking
 from common.experiment import Experiment
 from common.metrics import regression_metrics
-from common.model import DEFAULTS, SKOPS_TRUSTED_TYPES, build_model
+from common.model import DEFAULTS, SKOPS_TRUSTED_TYPES, build_model, pip_requirements
 from common.steps.io import empty_folder, read_split
 
 HYPERPARAMETERS = {
@@ -87,6 +87,11 @@ def run(args: argparse.Namespace, experiment: Experiment) -> dict[str, float]:
         out = Path(args.model_output)
         empty_folder(out)
         mlflow.sklearn.save_model(
-            model, out, signature=signature, input_example=example, skops_trusted_types=SKOPS_TRUSTED_TYPES
+            model,
+            out,
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
         return metrics

@@ -12,6 +12,7 @@ from main import main
 from mlflow.exceptions import MlflowException
 
 from common.generator import write_trips
+from common.model import MODEL_PACKAGES
 
 SMALL = ["--max_iter", "30"]
 WORSE = ["--max_iter", "2", "--max_leaf_nodes", "3"]
@@ -51,6 +52,8 @@ def test_steps_end_to_end_register_then_gate(tmp_path, mlflow_store):
     assert first_eval["test"]["r2"] > 0.8
     assert set(first_eval["test"]) == {"r2", "mse", "rmse", "mae"}
     assert (tmp_path / "outputs" / "evaluation" / "deploy_flag").read_text().strip() == "1"
+    requirements = (tmp_path / "outputs" / "model" / "requirements.txt").read_text().split()
+    assert [line.split("==")[0] for line in requirements] == ["mlflow", *MODEL_PACKAGES]  # pinned, no pytest
     check_registered_model_enforces_columns(tmp_path)
 
     worse_eval, worse = run_steps(tmp_path, WORSE)
