@@ -137,7 +137,8 @@ from scaffold.paths import Repo
 signal.signal(signal.SIGTERM, cli._terminate)
 try:
     repo, code, run_dir = Path({str(REPO)!r}), Path({str(online_code)!r}), Path({str(tmp_path)!r})
-    deploy.run(Repo(repo), Config(repo), "taxi_online", *deploy.detect(code), {{}}, run_dir, {registry!r}, serve=True)
+    found = deploy.detect(code)
+    deploy.run(Repo(repo), Config(repo), "taxi_online", *found, {{}}, run_dir, {registry!r}, serve=True)
 except cli.Terminated:
     sys.exit(143)
 """
