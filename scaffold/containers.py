@@ -1,6 +1,11 @@
 """Running an experiment's container with the docker CLI (not the SDK): RUN_XARGS are plain `docker run`
 flags, terminals get a real TTY and the exit code is the script's. Whatever ends the command, the container
 is stopped and removed.
+
+A container is created (`docker create`, which registers it with the daemon), then started (`docker start
+-a`). A signal that arrives while it is being created waits until the daemon has answered: interrupted
+then, the daemon could still register the container after `docker rm -f` found nothing, and a container
+that never started is never removed by --rm.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +31,7 @@ from scaffold.paths import Repo
 PROJECT = "/project"
 ENTRY = "/opt/scaffold/container_entry.py"
 STOP_TIMEOUT = 10
+HELD_SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
 
 
 @dataclass
@@ -62,8 +70,8 @@ class RunSpec:
             **self.extra_env,
         }
 
-    def argv(self) -> list[str]:
-        """The full `docker run` command line (values of secrets are not in it)."""
+    def argv(self, verb: str = "create") -> list[str]:
+        """The full `docker create` (or `docker run`) command line; values of secrets are not in it."""
         mounts = {
             self.repo.experiment(self.exp): f"{PROJECT}/{self.exp}",
             self.repo.data: f"{PROJECT}/data",
@@ -72,7 +80,7 @@ class RunSpec:
         }
         entry = Path(__file__).with_name("container_entry.py")
         readonly = {self.repo.common: f"{PROJECT}/common", entry: ENTRY}
-        argv = ["docker", "run", "--rm", "--init", "--name", self.name]
+        argv = ["docker", verb, "--rm", "--init", "--name", self.name]
         argv += ["--label", f"scaffold.experiment={self.exp}"]
         if self.interactive:
             argv += ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
@@ -174,15 +182,19 @@ def run(spec: RunSpec) -> int:
         received.append(signum)
         raise KeyboardInterrupt
 
+    argv = spec.argv()
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     process = None
     try:
-        process = subprocess.Popen(spec.argv(), env=env)
-        code = process.wait()
-    except KeyboardInterrupt:
+        code = 125 if create(argv, env=env).returncode else 0
+        if code == 0:
+            process = subprocess.Popen(start_argv(spec.name, interactive=spec.interactive))
+            code = process.wait()
+    except BaseException as exc:  # Ctrl-C or SIGTERM (on_signal); SIGHUP too (the CLI's Terminated)
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
-        print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
         stop(spec.name)
         if process is not None:
             try:
@@ -190,6 +202,8 @@ def run(spec: RunSpec) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         remove(spec.name)
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         code = 128 + (received[0] if received else signal.SIGINT)
     finally:
         for sig, handler in previous.items():
@@ -209,6 +223,37 @@ def run(spec: RunSpec) -> int:
             code,
         )
     return code
+
+
+@contextmanager
+def signals_held():
+    """SIGINT, SIGTERM and SIGHUP that arrive inside are handled as they would have been, once it ends (the
+    first of them). Only the main thread receives signals: elsewhere, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signal.raise_signal(held[0])  # its handler runs here (a KeyboardInterrupt is raised here)
+
+
+def create(argv: list[str], **options) -> subprocess.CompletedProcess:
+    """`docker create ...` (or `docker run -d ...`) run to its end whatever arrives meanwhile, so that an
+    interrupt can always remove what it created: in a session of its own (Ctrl-C at the terminal does not
+    reach it), with signals held. Its stdout (the container id) is dropped; `options` are subprocess.run's."""
+    with signals_held():
+        return subprocess.run(argv, **{"stdout": subprocess.DEVNULL, **options}, start_new_session=True)
+
+
+def start_argv(name: str, interactive: bool = False) -> list[str]:
+    """`docker start` attached to the created container: its output (and input) and its exit code."""
+    return ["docker", "start", "-a", *(["-i"] if interactive else []), name]
 
 
 def daemon_answers() -> bool:
