@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -188,8 +189,12 @@ def run(spec: RunSpec) -> int:
     try:
         code = 125 if create(argv, env=env).returncode else 0
         if code == 0:
+            since = time.time()
             process = subprocess.Popen(start_argv(spec.name, interactive=spec.interactive))
             code = process.wait()
+            if code == 1 and not received and never_started(spec.name, since):
+                remove(spec.name)  # --rm: the daemon has removed it already
+                code = 125  # as `docker run` says of a container created but not started (a port taken...)
     except BaseException as exc:  # Ctrl-C or SIGTERM (on_signal); SIGHUP too (the CLI's Terminated)
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
@@ -254,6 +259,18 @@ def create(argv: list[str], **options) -> subprocess.CompletedProcess:
 def start_argv(name: str, interactive: bool = False) -> list[str]:
     """`docker start` attached to the created container: its output (and input) and its exit code."""
     return ["docker", "start", "-a", *(["-i"] if interactive else []), name]
+
+
+def never_started(name: str, since: float) -> bool:
+    """Whether the daemon reports no start of the container since `since` (asked when `docker start -a`
+    exits 1, which is also what it returns when the start itself failed)."""
+    argv = ["docker", "events", "--since", f"{since - 60:.3f}", "--until", f"{time.time():.3f}"]
+    argv += ["--filter", f"container={name}", "--filter", "event=start", "--format", "{{.Status}}"]
+    try:
+        found = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return False
+    return found.returncode == 0 and not found.stdout.strip()
 
 
 def daemon_answers() -> bool:
