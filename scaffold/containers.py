@@ -262,15 +262,18 @@ def start_argv(name: str, interactive: bool = False) -> list[str]:
 
 
 def never_started(name: str, since: float) -> bool:
-    """Whether the daemon reports no start of the container since `since` (asked when `docker start -a`
-    exits 1, which is also what it returns when the start itself failed)."""
+    """Whether the daemon's events show `docker start -a` (begun at `since`) attached to the container, but
+    no start of it: asked when it exits 1, which is also what it returns when the start itself failed. The
+    daemon keeps only its last events, the oldest dropped first: when the attach is still listed, the start
+    that followed it would be too."""
     argv = ["docker", "events", "--since", f"{since - 60:.3f}", "--until", f"{time.time():.3f}"]
-    argv += ["--filter", f"container={name}", "--filter", "event=start", "--format", "{{.Status}}"]
+    argv += ["--filter", f"container={name}", "--format", "{{.Status}}"]
     try:
         found = subprocess.run(argv, capture_output=True, text=True, timeout=15)
     except subprocess.TimeoutExpired:
         return False
-    return found.returncode == 0 and not found.stdout.strip()
+    seen = set(found.stdout.split()) if found.returncode == 0 else set()
+    return "attach" in seen and "start" not in seen
 
 
 def daemon_answers() -> bool:
