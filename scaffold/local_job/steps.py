@@ -167,23 +167,24 @@ class Containers:
     def _start(self, step: Step, packages: list[str] | None = None) -> bool:
         """Start the step's container unless the job is stopping; its output waits in the pipe for run()."""
         container = f"scaffold-job-{step.name}-{uuid.uuid4().hex[:8]}"
-        with self._lock:
-            if self.stopping.is_set():
-                return False
-            self.started.add(container)
-            self._creating += 1
-        step.container = container
-        try:
-            created = containers.create(
-                step.argv(container, self.labels, packages),
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-            )
-        finally:
+        with containers.signals_held():  # in the main thread: no interrupt between the count and the create
             with self._lock:
-                self._creating -= 1
-                self._created.notify_all()
+                if self.stopping.is_set():
+                    return False
+                self.started.add(container)
+                self._creating += 1
+            step.container = container
+            try:
+                created = containers.create(
+                    step.argv(container, self.labels, packages),
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                )
+            finally:
+                with self._lock:
+                    self._creating -= 1
+                    self._created.notify_all()
         if created.returncode != 0:
             step.create_error = created.stderr or f"docker create exited with {created.returncode}\n"
             return True
@@ -251,13 +252,15 @@ class Containers:
 
     def stop_all(self) -> None:
         """Stop every container started so far (in parallel), then make sure each is removed; those being
-        created are waited for first, so that none is registered after its removal."""
-        with self._lock:
-            self.stopping.set()
-            while self._creating:
-                self._created.wait()
-            names = sorted(self.started)
-        _stop_and_remove(names)
+        created are waited for first, so that none is registered after its removal. A second Ctrl-C waits
+        until it is done."""
+        with containers.signals_held():
+            with self._lock:
+                self.stopping.set()
+                while self._creating:
+                    self._created.wait()
+                names = sorted(self.started)
+            _stop_and_remove(names)
 
     def discard(self, steps) -> None:
         """Stop and remove the containers of steps started ahead that never ran (skipped, or a failed job)."""
