@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
         config = Config(repo)
         spec = images.experiment_image(repo / "src" / name, config.get("BASE_IMAGE"))
         run = containers.RunSpec(Repo(repo), name, spec.tag, containers.script_command("local.py", []))
-        bare_run = run.argv()
+        bare_run = run.argv("run")
         local_make, local_bare = side_by_side(["make", "local", f"EXP={name}"], bare_run, repo, env)
 
         build_args = sum((["--build-arg", f"{k}={v}"] for k, v in spec.build_args.items()), [])

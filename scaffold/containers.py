@@ -1,6 +1,11 @@
 """Running an experiment's container with the docker CLI (not the SDK): RUN_XARGS are plain `docker run`
 flags, terminals get a real TTY and the exit code is the script's. Whatever ends the command, the container
 is stopped and removed.
+
+A container is created (`docker create`, which registers it with the daemon), then started (`docker start
+-a`). A signal that arrives while it is being created waits until the daemon has answered: interrupted
+then, the daemon could still register the container after `docker rm -f` found nothing, and a container
+that never started is never removed by --rm.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +32,7 @@ from scaffold.paths import Repo
 PROJECT = "/project"
 ENTRY = "/opt/scaffold/container_entry.py"
 STOP_TIMEOUT = 10
+HELD_SIGNALS = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
 
 
 @dataclass
@@ -62,8 +71,8 @@ class RunSpec:
             **self.extra_env,
         }
 
-    def argv(self) -> list[str]:
-        """The full `docker run` command line (values of secrets are not in it)."""
+    def argv(self, verb: str = "create") -> list[str]:
+        """The full `docker create` (or `docker run`) command line; values of secrets are not in it."""
         mounts = {
             self.repo.experiment(self.exp): f"{PROJECT}/{self.exp}",
             self.repo.data: f"{PROJECT}/data",
@@ -72,7 +81,7 @@ class RunSpec:
         }
         entry = Path(__file__).with_name("container_entry.py")
         readonly = {self.repo.common: f"{PROJECT}/common", entry: ENTRY}
-        argv = ["docker", "run", "--rm", "--init", "--name", self.name]
+        argv = ["docker", verb, "--rm", "--init", "--name", self.name]
         argv += ["--label", f"scaffold.experiment={self.exp}"]
         if self.interactive:
             argv += ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
@@ -174,15 +183,23 @@ def run(spec: RunSpec) -> int:
         received.append(signum)
         raise KeyboardInterrupt
 
+    argv = spec.argv()
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     process = None
     try:
-        process = subprocess.Popen(spec.argv(), env=env)
-        code = process.wait()
-    except KeyboardInterrupt:
+        code = 125 if create(argv, env=env).returncode else 0
+        if code == 0:
+            since = time.time()
+            process = subprocess.Popen(start_argv(spec.name, interactive=spec.interactive))
+            code = process.wait()
+            if code == 1 and not received and never_started(spec.name, since):
+                remove(spec.name)  # --rm: the daemon has removed it already
+                code = 125  # as `docker run` says of a container created but not started (a port taken...)
+    except BaseException as exc:  # Ctrl-C or SIGTERM (on_signal); SIGHUP too (the CLI's Terminated)
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
-        print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"\ninterrupted: stopping container {spec.name}", file=sys.stderr)
         stop(spec.name)
         if process is not None:
             try:
@@ -190,6 +207,8 @@ def run(spec: RunSpec) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         remove(spec.name)
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         code = 128 + (received[0] if received else signal.SIGINT)
     finally:
         for sig, handler in previous.items():
@@ -209,6 +228,52 @@ def run(spec: RunSpec) -> int:
             code,
         )
     return code
+
+
+@contextmanager
+def signals_held():
+    """SIGINT, SIGTERM and SIGHUP that arrive inside are handled as they would have been, once it ends (the
+    first of them). Only the main thread receives signals: elsewhere, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signal.raise_signal(held[0])  # its handler runs here (a KeyboardInterrupt is raised here)
+
+
+def create(argv: list[str], **options) -> subprocess.CompletedProcess:
+    """`docker create ...` (or `docker run -d ...`) run to its end whatever arrives meanwhile, so that an
+    interrupt can always remove what it created: in a session of its own (Ctrl-C at the terminal does not
+    reach it), with signals held. Its stdout (the container id) is dropped; `options` are subprocess.run's."""
+    with signals_held():
+        return subprocess.run(argv, **{"stdout": subprocess.DEVNULL, **options}, start_new_session=True)
+
+
+def start_argv(name: str, interactive: bool = False) -> list[str]:
+    """`docker start` attached to the created container: its output (and input) and its exit code."""
+    return ["docker", "start", "-a", *(["-i"] if interactive else []), name]
+
+
+def never_started(name: str, since: float) -> bool:
+    """Whether the daemon's events show `docker start -a` (begun at `since`) attached to the container, but
+    no start of it: asked when it exits 1, which is also what it returns when the start itself failed. The
+    daemon keeps only its last events, the oldest dropped first: when the attach is still listed, the start
+    that followed it would be too."""
+    argv = ["docker", "events", "--since", f"{since - 60:.3f}", "--until", f"{time.time():.3f}"]
+    argv += ["--filter", f"container={name}", "--format", "{{.Status}}"]
+    try:
+        found = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        return False
+    seen = set(found.stdout.split()) if found.returncode == 0 else set()
+    return "attach" in seen and "start" not in seen
 
 
 def daemon_answers() -> bool:

@@ -252,3 +252,60 @@ def no_leftovers(request):
         pytest.fail(f"the tests left things behind: {found}", pytrace=False)
     if found:
         print(f"\nleftovers (other work may be running too): {found}", file=sys.stderr)
+
+
+SLOW_DOCKER = """#!/bin/sh
+# docker, with a daemon that takes $SLOW_DOCKER_DELAY s to register each new container and registers it even
+# when its client is gone by then (a create request that reached a busy daemon). `run` is create + start -a.
+case "$1" in
+create|run)
+    verb=$1
+    shift
+    touch "$SLOW_DOCKER_DIR/creating.$$"
+    TAG=$$ setsid sh -c 'sleep "$1"; shift; "$@"; c=$?; touch "$SLOW_DOCKER_DIR/created.$TAG"; exit $c' \\
+        sh "$SLOW_DOCKER_DELAY" "$REAL_DOCKER" create "$@" >"$SLOW_DOCKER_DIR/id.$$" </dev/null &
+    wait $! || exit $?
+    id=$(cat "$SLOW_DOCKER_DIR/id.$$")
+    [ -n "$id" ] || exit 125
+    [ "$verb" = create ] && echo "$id" && exit 0
+    for arg; do [ "$arg" = -i ] && exec "$REAL_DOCKER" start -a -i "$id"; done
+    exec "$REAL_DOCKER" start -a "$id"
+    ;;
+esac
+exec "$REAL_DOCKER" "$@"
+"""
+
+
+class SlowCreate:
+    """A `docker` first on PATH whose containers take `delay` seconds to be registered (SLOW_DOCKER): the
+    window in which an interrupt used to leave a container behind, made wide enough to hit every time."""
+
+    def __init__(self, folder: Path, delay: float = 4):
+        self.folder = folder
+        (folder / "bin").mkdir(parents=True)
+        wrapper = folder / "bin" / "docker"
+        wrapper.write_text(SLOW_DOCKER)
+        wrapper.chmod(0o755)
+        self.env = {
+            "PATH": f"{folder / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "REAL_DOCKER": shutil.which("docker"),
+            "SLOW_DOCKER_DIR": str(folder),
+            "SLOW_DOCKER_DELAY": str(delay),
+        }
+
+    def creating(self) -> bool:
+        return any(self.folder.glob("creating.*"))
+
+    def all_created(self) -> bool:
+        """Whether the daemon has answered every create asked of it."""
+        asked = {p.suffix for p in self.folder.glob("creating.*")}
+        return bool(asked) and asked <= {p.suffix for p in self.folder.glob("created.*")}
+
+    def containers(self) -> list[str]:
+        """The containers created through it that are still there (any state)."""
+        ids = [p.read_text().strip() for p in self.folder.glob("id.*") if p.read_text().strip()]
+        filters = [arg for cid in ids for arg in ("--filter", f"id={cid}")]
+        if not ids:
+            return []
+        listed = subprocess.run(["docker", "ps", "-aq", *filters], capture_output=True, text=True)
+        return listed.stdout.split()

@@ -477,6 +477,13 @@ CASES = [
         f"docker could not start the container for {NYC}",
         exp=NYC,
     ),
+    Case(
+        "local: RUN_XARGS publishes a port in use",
+        ("local", f"EXP={NYC}", "RUN_XARGS=-p 127.0.0.1:{port}:80"),
+        f"docker could not start the container for {NYC}",
+        setup=Ctx.busy_port,
+        exp=NYC,
+    ),
     # local: data
     Case(
         "data: CSV with wrong columns",

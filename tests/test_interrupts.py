@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, driver, eventually, experiment_containers, remove_images, tree_state, unique_name
+from conftest import (
+    PYTHON,
+    SlowCreate,
+    driver,
+    eventually,
+    experiment_containers,
+    remove_images,
+    tree_state,
+    unique_name,
+)
 
 SIGNALS = [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")]
 EXPECTED_LAST_LINE = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated by SIGTERM"}
@@ -198,3 +207,28 @@ def test_jupyter_interrupted_while_starting(notebook_repo, temp_dir, sig):
     assert eventually(lambda: experiment_containers(name) == []), "no container is left"
     assert list(temp_dir.iterdir()) == []
     assert tree_state(repo / "src") == before_src
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_local_interrupted_while_its_container_is_created_leaves_none(
+    module_repo, taxi_online_image, tmp_path, sig
+):
+    """The signal reaches the whole process group, as from a terminal, while the daemon is still creating the
+    container: the driver waits for the create to end, then removes what it created."""
+    slow = SlowCreate(tmp_path / "docker")
+    run = Running(module_repo, ["local", "--exp", "taxi_online"], env=slow.env)
+    try:
+        assert eventually(lambda: slow.creating() or run.process.poll() is not None, timeout=600)
+        assert run.process.poll() is None, run.drain()
+        os.killpg(run.process.pid, sig)
+        code = run.process.wait(timeout=120)
+        output = run.drain()
+        assert eventually(slow.all_created, timeout=60), "the daemon answered the create"
+        assert slow.containers() == [], "no container is left, not even one that never started"
+        assert code == 128 + sig, output
+        assert "interrupted: stopping container scaffold-taxi_online-" in output and "Traceback" not in output
+    finally:
+        eventually(slow.all_created, timeout=60)
+        if slow.containers():
+            subprocess.run(["docker", "rm", "-f", *slow.containers()], capture_output=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PYTHON, driver, remove_images, unique_name
+from conftest import PYTHON, SlowCreate, driver, eventually, remove_images, unique_name
 
 from scaffold.errors import ScaffoldError
 from scaffold.local_job import assets, bindings
@@ -544,6 +544,37 @@ def test_ctrl_c_mid_pipeline_stops_and_removes_every_container(module_repo, temp
     assert job_containers(name) == []
     parents, children = runs_of(module_repo, template_exp, name)
     assert parents[0].info.status == "KILLED" and {r.info.status for r in children} == {"KILLED"}
+
+
+@pytest.mark.docker
+def test_ctrl_c_while_step_containers_are_created_leaves_none(module_repo, template_exp, tmp_path):
+    """Ctrl-C reaches the job's process group while the daemon is still creating the first step's container
+    (in a worker thread) and the second's, started ahead (in the main thread): none is left behind."""
+    exp_dir = module_repo / "src" / template_exp
+    write_pipeline(exp_dir, "bindings.yaml", BINDINGS_PIPELINE.format(exp=template_exp))
+    assert driver(module_repo, "build-exp", f"--exp={template_exp}").returncode == 0  # not timed below
+    slow = SlowCreate(tmp_path / "docker")
+    name = unique_name("job")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "scaffold", "job", f"--exp={template_exp}", "--file=bindings.yaml", "--", "--local",
+         "--name", name],
+        cwd=module_repo, env={**os.environ, "PYTHONPATH": str(module_repo), **slow.env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert eventually(lambda: slow.creating() or process.poll() is not None, timeout=600)
+        time.sleep(1)  # the step started ahead is being created too
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert eventually(slow.all_created, timeout=60), "the daemon answered every create"
+        assert slow.containers() == [] and job_containers(name) == [], "no container is left"
+        assert len(list(slow.folder.glob("creating.*"))) == 2, "both steps were being created"
+        assert process.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+    finally:
+        eventually(slow.all_created, timeout=60)
+        if slow.containers():
+            subprocess.run(["docker", "rm", "-f", *slow.containers()], capture_output=True)
 
 
 # --- the shipped taxi jobs ----------------------------------------------------------------------------------

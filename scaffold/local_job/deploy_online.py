@@ -93,7 +93,7 @@ def started(
     for port, on_host in published.items():
         argv += ["-p", f"127.0.0.1:{on_host}:{port}"]
     try:
-        begun = subprocess.run(argv + [image], capture_output=True, text=True)
+        begun = containers.create(argv + [image], stderr=subprocess.PIPE, text=True)
         if begun.returncode != 0:
             problem = (begun.stderr.strip().splitlines() or [f"exit {begun.returncode}"])[-1]
             raise ScaffoldError(f"docker could not start the deployment's container: {problem}")

@@ -100,7 +100,8 @@ class Step:
     env: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
     container: str = ""
-    process: subprocess.Popen | None = None  # its container's `docker run`, once started
+    process: subprocess.Popen | None = None  # its container's `docker start -a`, once started
+    create_error: str = ""  # what `docker create` said when it failed
     ahead: bool = False  # started before its inputs were complete
     started: float = 0.0  # time.monotonic() when its container started
     status: str = "NotStarted"
@@ -120,8 +121,8 @@ class Step:
         return f"{job_root(self.job_id)}/cap/data-capability/wd/{name}"
 
     def argv(self, container: str, labels: dict[str, str], packages: list[str] | None = None) -> list[str]:
-        """`docker run` of the step: `bash -c COMMAND`, or container_entry.py importing `packages` (above)."""
-        argv = ["docker", "run", "--rm", "--init", "--name", container]
+        """`docker create` of the step: `bash -c COMMAND`, or container_entry.py importing `packages`."""
+        argv = ["docker", "create", "--rm", "--init", "--name", container]
         argv += ([] if packages is None else ["-i"]) + (
             ["--cpu-shares", str(WARM_SHARES)] if self.ahead else []
         )
@@ -150,7 +151,8 @@ class Step:
 
 
 class Containers:
-    """Runs step containers and remembers them, so that an interrupt stops and removes every one."""
+    """Runs step containers and remembers them, so that an interrupt stops and removes every one (once those
+    being created are: see containers.create)."""
 
     def __init__(self, labels: dict[str, str], out=None, prefix: bool = True):
         self.labels = labels
@@ -159,18 +161,38 @@ class Containers:
         self.started: set[str] = set()
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+        self._created = threading.Condition(self._lock)  # notified as each `docker create` ends
+        self._creating = 0
 
     def _start(self, step: Step, packages: list[str] | None = None) -> bool:
         """Start the step's container unless the job is stopping; its output waits in the pipe for run()."""
         container = f"scaffold-job-{step.name}-{uuid.uuid4().hex[:8]}"
-        with self._lock:
-            if self.stopping.is_set():
-                return False
-            self.started.add(container)
-        step.container = container
+        with containers.signals_held():  # in the main thread: no interrupt between the count and the create
+            with self._lock:
+                if self.stopping.is_set():
+                    return False
+                self.started.add(container)
+                self._creating += 1
+            step.container = container
+            try:
+                created = containers.create(
+                    step.argv(container, self.labels, packages),
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                )
+            finally:
+                with self._lock:
+                    self._creating -= 1
+                    self._created.notify_all()
+        if created.returncode != 0:
+            step.create_error = created.stderr or f"docker create exited with {created.returncode}\n"
+            return True
+        if self.stopping.is_set():  # stop_all() removes it
+            return False
         # A session of its own: Ctrl-C reaches the driver only, which stops the containers itself.
         step.process = subprocess.Popen(
-            step.argv(container, self.labels, packages),
+            containers.start_argv(container, interactive=packages is not None),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL if packages is None else subprocess.PIPE,
@@ -182,7 +204,7 @@ class Containers:
 
     def prestart(self, step: Step, packages: list[str]) -> bool:
         """Start a `python SCRIPT.py` step before its inputs are complete; run() then lets it go."""
-        if step.process is not None or not python_script(step.command):
+        if step.container or not python_script(step.command):
             return False
         step.ahead = True
         return self._start(step, packages)
@@ -190,9 +212,15 @@ class Containers:
     def run(self, step: Step) -> int:
         """Run the step to its end; its output goes to its log and, prefixed, to the terminal."""
         packages = [] if python_script(step.command) else None  # a plain script runs in-process too
-        if self.stopping.is_set() or (step.process is None and not self._start(step, packages)):
+        if self.stopping.is_set() or (step.container == "" and not self._start(step, packages)):
             step.status = "Canceled"
             return 130
+        step.log.parent.mkdir(parents=True, exist_ok=True)
+        if step.process is None:  # `docker create` failed: what it said is the step's log
+            step.log.write_text(step.create_error, encoding="utf-8")
+            self._show(step, step.create_error.splitlines(keepends=True))
+            step.status, step.exit_code = "Failed", 125
+            return step.exit_code
         process = step.process
         if process.stdin:  # container_entry.py --wait: its inputs are complete now
             try:
@@ -202,15 +230,13 @@ class Containers:
                 pass
         if step.ahead:  # from now on a step like any other (docker's default weight), not one on spare CPU
             subprocess.run(["docker", "update", "--cpu-shares", "1024", step.container], capture_output=True)
-        step.log.parent.mkdir(parents=True, exist_ok=True)
         step.started = time.monotonic()
         step.status = "Running"
         with open(step.log, "w", encoding="utf-8") as log:
             for line in process.stdout:
                 log.write(line)
                 log.flush()
-                self.out.write(f"[{step.name}] {line}" if self.prefix else line)
-                self.out.flush()
+                self._show(step, [line])
         step.exit_code = process.wait()
         step.seconds = time.monotonic() - step.started
         if self.stopping.is_set() and step.exit_code != 0:
@@ -219,24 +245,38 @@ class Containers:
             step.status = "Completed" if step.exit_code == 0 else "Failed"
         return step.exit_code
 
+    def _show(self, step: Step, lines) -> None:
+        for line in lines:
+            self.out.write(f"[{step.name}] {line}" if self.prefix else line)
+        self.out.flush()
+
     def stop_all(self) -> None:
-        """Stop every container started so far (in parallel), then make sure each is removed."""
-        with self._lock:
-            self.stopping.set()
-            names = sorted(self.started)
-        if names:
-            containers.stop(*names)
-            containers.remove(*names)
+        """Stop every container started so far (in parallel), then make sure each is removed; those being
+        created are waited for first, so that none is registered after its removal. A second Ctrl-C waits
+        until it is done."""
+        with containers.signals_held():
+            with self._lock:
+                self.stopping.set()
+                while self._creating:
+                    self._created.wait()
+                names = sorted(self.started)
+            _stop_and_remove(names)
 
     def discard(self, steps) -> None:
         """Stop and remove the containers of steps started ahead that never ran (skipped, or a failed job)."""
-        waiting = [step for step in steps if step.process and step.status in ("NotStarted", "Skipped")]
-        if waiting:
-            containers.stop(*(step.container for step in waiting))
-            containers.remove(*(step.container for step in waiting))
+        waiting = [step for step in steps if step.container and step.status in ("NotStarted", "Skipped")]
+        _stop_and_remove([step.container for step in waiting])
         for step in waiting:
-            step.process.wait()
+            if step.process:
+                step.process.wait()
 
     def stop(self, step: Step) -> None:
         """Stop one step's container (an early-terminated sweep trial); its run() then returns."""
         containers.stop(step.container)
+
+
+def _stop_and_remove(names: list[str]) -> None:
+    """Stop the containers (in parallel), then make sure each is removed (one that never started too)."""
+    if names:
+        containers.stop(*names)
+        containers.remove(*names)
