@@ -1,9 +1,10 @@
 """The stand-in for Azure ML's MLflow service, and experiment code run against it as Azure ML runs it.
 
 The stand-in is the real `mlflow server` app behind a filter, in one process, that passes only the MLflow 2
-API Azure ML implements (sources in scaffold/azure/mlflow_service.py). Each pipeline step runs as its own process with the
-variables Azure ML sets for a job step: MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (a run the platform created),
-MLFLOW_EXPERIMENT_ID and MLFLOW_EXPERIMENT_NAME (listed in mlflow/mlflow#11103 from a job in Azure ML).
+API Azure ML implements (sources in scaffold/azure/mlflow_service.py). Each pipeline step runs as its own
+process with the variables Azure ML sets for a job step: MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (a run the
+platform created), MLFLOW_EXPERIMENT_ID and MLFLOW_EXPERIMENT_NAME (listed in mlflow/mlflow#11103 from a job
+in Azure ML).
 """
 
 from __future__ import annotations
