@@ -337,3 +337,19 @@ def test_template_main_logs_to_the_platform_run(service, tmp_path):
     run = client.get_run(run_id)
     assert run.data.metrics == {"value_mean": 2.0} and run.data.params == {"rows": "2"}
     assert [f.path for f in client.list_artifacts(run_id)] == ["summary.json"]
+
+
+def test_a_taken_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        done = subprocess.run(
+            [sys.executable, "-m", "scaffold.azure.mlflow_service", "--port", str(taken.getsockname()[1])]
+            + [str(tmp_path)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and "in use" in done.stderr and done.stderr.count("\n") == 1

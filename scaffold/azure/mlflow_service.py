@@ -151,12 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = args.folder or tempfile.mkdtemp(prefix="azureml-mlflow-")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM also stops the server
-    with serving(folder, args.port) as uri:
-        print(f"MLFLOW_TRACKING_URI={uri}  (store: {folder}; Ctrl-C stops)", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+    try:
+        with serving(folder, args.port) as uri:
+            print(f"MLFLOW_TRACKING_URI={uri}  (store: {folder}; Ctrl-C stops)", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+    except (OSError, RuntimeError) as exc:  # the port is taken, or the server did not start
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
