@@ -11,8 +11,10 @@ MLflow 3 answers 403 to a Host header it does not know (against DNS rebinding); 
 the address it listens on and, from a container, as host.docker.internal (`docker run --add-host
 host.docker.internal:host-gateway`): those two, with the port, are its `mlflow server --allowed-hosts`.
 
-    python -m scaffold.azure.mlflow_app FOLDER FD READY_FD  # serve on the listening socket FD, store in
-    FOLDER; write a byte to READY_FD once the tables exist
+    python -m scaffold.azure.mlflow_app FOLDER FD READY_FD
+
+serves on the listening socket FD (mlflow_service.serving binds it and passes it on), with the store and
+artifacts in FOLDER, and writes a byte to READY_FD once the tables exist.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from scaffold.azure.mlflow_service import allowed
 
-CONTAINER_HOST = "host.docker.internal"
+CONTAINER_HOST = "host.docker.internal"  # as scaffold/local_job/steps.py HOST_ALIAS
 
 
 class AzureFilter:
