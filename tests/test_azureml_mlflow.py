@@ -1,13 +1,15 @@
 """The stand-in for Azure ML's MLflow service, and experiment code run against it as Azure ML runs it.
 
-The stand-in is the real `mlflow server` behind a filter that passes only the MLflow 2 API Azure ML
-implements (sources in scaffold/azure/mlflow_service.py). Each pipeline step runs as its own process with the
-variables Azure ML sets for a job step: MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (a run the platform created),
-MLFLOW_EXPERIMENT_ID and MLFLOW_EXPERIMENT_NAME (listed in mlflow/mlflow#11103 from a job in Azure ML).
+The stand-in is the real `mlflow server` app behind a filter, in one process, that passes only the MLflow 2
+API Azure ML implements (sources in scaffold/azure/mlflow_service.py). Each pipeline step runs as its own
+process with the variables Azure ML sets for a job step: MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (a run the
+platform created), MLFLOW_EXPERIMENT_ID and MLFLOW_EXPERIMENT_NAME (listed in mlflow/mlflow#11103 from a job
+in Azure ML).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -15,6 +17,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -147,6 +150,37 @@ def test_refuses_logged_models_like_azure_ml(service, service_dir, tracking):
             mlflow.sklearn.log_model(DummyRegressor().fit([[0]], [0]), name="model")
     with pytest.raises(MlflowException, match="404"):
         mlflow.MlflowClient().search_logged_models(experiment_ids=["0"])
+
+
+def send(uri: str, method: str, path: str, body=None, **headers: str) -> tuple[int, bytes]:
+    """One request as http.client sends it: an iterable body goes chunked, `Host` can be any name."""
+    connection = http.client.HTTPConnection(urlsplit(uri).hostname, urlsplit(uri).port, timeout=60)
+    try:
+        chunked = body is not None and not isinstance(body, bytes)
+        connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_answers_the_host_names_it_is_reached_by_and_no_other(service):
+    """MLflow's own check (`mlflow server --allowed-hosts`), set to the address it listens on and the name a
+    container calls the host by: not "*", and not MLflow's defaults, which let localhost in."""
+    port = urlsplit(service).port
+    path = API + "experiments/get-by-name?experiment_name=Default"
+    names = [f"127.0.0.1:{port}", f"host.docker.internal:{port}", f"localhost:{port}"]
+    names += ["host.docker.internal:1", f"rebound.example:{port}", f"172.17.0.1:{port}"]
+    statuses = {name: send(service, "GET", path, Host=name)[0] for name in names}
+    assert statuses == {name: 200 if i < 2 else 403 for i, name in enumerate(names)}
+
+
+def test_a_chunked_upload_is_stored_and_a_chunked_refused_request_is_404(service, service_dir):
+    artifact = "/api/2.0/mlflow-artifacts/artifacts/0/chunked/notes.txt"
+    assert send(service, "PUT", artifact, iter([b"in ", b"two chunks"])) == (200, b"")
+    assert send(service, "GET", artifact) == (200, b"in two chunks")
+    assert send(service, "POST", API + "logged-models", iter([b"{", b"}"])) == (404, b"")
+    assert refused(service_dir)[-1] == "POST /api/2.0/mlflow/logged-models"
 
 
 def test_serves_runs_metrics_artifacts_and_the_registry(service, tracking, tmp_path):
@@ -303,3 +337,19 @@ def test_template_main_logs_to_the_platform_run(service, tmp_path):
     run = client.get_run(run_id)
     assert run.data.metrics == {"value_mean": 2.0} and run.data.params == {"rows": "2"}
     assert [f.path for f in client.list_artifacts(run_id)] == ["summary.json"]
+
+
+def test_a_taken_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        done = subprocess.run(
+            [sys.executable, "-m", "scaffold.azure.mlflow_service", "--port", str(taken.getsockname()[1])]
+            + [str(tmp_path)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and "in use" in done.stderr and done.stderr.count("\n") == 1
