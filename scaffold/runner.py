@@ -39,11 +39,15 @@ def check_port(port, free: bool = True) -> int:
         raise ScaffoldError(f"PORT must be a port number (1-65535), got {text!r}")
     number = int(text)
     if free:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", number))
-            except OSError:
-                raise ScaffoldError(
-                    f"port {number} on 127.0.0.1 is already in use; choose another with PORT=..."
-                ) from None
+        listen(number).close()
     return number
+
+
+def listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:port, held from now on: no other server can take the port meanwhile."""
+    try:
+        return socket.create_server(("127.0.0.1", port))
+    except OSError:
+        raise ScaffoldError(
+            f"port {port} on 127.0.0.1 is already in use; choose another with PORT=..."
+        ) from None

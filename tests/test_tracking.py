@@ -71,3 +71,54 @@ def test_local_experiments_are_classical_and_mlflow_ui_links_their_runs(fresh_re
     root = f"http://127.0.0.1:{port}/#/experiments"
     wanted = {name: f"{root}/{ids[name]}/runs?workflowType=machine_learning" for name in ("fares", "tips")}
     assert links == wanted, output
+
+    # Ctrl-C ends every process of the UI (`mlflow ui` left its GenAI job runner's consumers behind).
+    assert "make: *** [Makefile" in output and "Error 130" in output, output  # the driver's exit code
+    assert not group_members(server.pid), output
+
+
+def group_members(pgid: int) -> list[str]:
+    listed = subprocess.run(["ps", "-e", "-o", "pgid=,args="], capture_output=True, text=True).stdout
+    return [line for line in listed.splitlines() if line.split(None, 1)[0] == str(pgid)]
+
+
+def test_a_second_mlflow_ui_on_the_same_port_is_one_line(fresh_repo):
+    """The port is taken when the first UI starts, not once MLflow has loaded: a second is refused at once
+    (it used to pass the check and then restart its workers forever)."""
+    port = free_port()
+    first = subprocess.Popen(
+        ["make", "--no-print-directory", "mlflow-ui", f"PORT={port}"],
+        cwd=fresh_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "MLflow UI:" not in (line := first.stdout.readline()):  # printed once the port is held
+            assert line and time.monotonic() < deadline, "the first MLflow UI did not start"
+        second = subprocess.run(
+            ["make", "--no-print-directory", "mlflow-ui", f"PORT={port}"],
+            cwd=fresh_repo,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.killpg(first.pid, signal.SIGINT)
+        first.communicate(timeout=90)
+    assert second.returncode == 2
+    assert f"error: port {port} on 127.0.0.1 is already in use" in second.stderr.splitlines()[0]
+
+
+def test_mlflow_ui_refuses_an_unknown_experiment(fresh_repo):
+    done = subprocess.run(
+        ["make", "--no-print-directory", "mlflow-ui", "EXP=nyc_taxy", f"PORT={free_port()}"],
+        cwd=fresh_repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0].startswith("error: unknown experiment 'nyc_taxy'; known: ")

@@ -51,35 +51,50 @@ class AzureFilter:
         await self.app(scope, receive, send)
 
 
-def serve(folder: Path, listener: socket.socket, ready: int) -> None:
+def tracking_app(store: str, artifact_root: str, artifacts_destination: str = ""):
+    """MLflow's FastAPI app over `store`, set up as `mlflow server` sets it up: tables created or migrated.
+    With `artifacts_destination`, artifacts are served (proxied) from there, as `--serve-artifacts` does."""
     # uvicorn first, as in `mlflow server`'s uvicorn process: MLflow's app then takes its security middleware
     # (is_running_as_server in mlflow/server/__init__.py).
-    import uvicorn
-
-    host, port = listener.getsockname()[:2]
-    name = f"[{host}]" if ":" in host else host
-    # Read when mlflow.server is imported (its Flask app) and again by the FastAPI app.
-    os.environ["MLFLOW_SERVER_ALLOWED_HOSTS"] = f"{name}:{port},{CONTAINER_HOST}:{port}"
+    import uvicorn  # noqa: F401
     from mlflow.server import constants
 
-    store = f"sqlite:///{folder / 'mlflow.db'}"
-    artifact_root = "mlflow-artifacts:/"  # what `mlflow server` uses when it serves artifacts
     os.environ[constants.BACKEND_STORE_URI_ENV_VAR] = store
     os.environ[constants.REGISTRY_STORE_URI_ENV_VAR] = store
     os.environ[constants.ARTIFACT_ROOT_ENV_VAR] = artifact_root
-    os.environ[constants.SERVE_ARTIFACTS_ENV_VAR] = "true"
-    os.environ[constants.ARTIFACTS_DESTINATION_ENV_VAR] = str(folder / "artifacts")
+    if artifacts_destination:
+        os.environ[constants.SERVE_ARTIFACTS_ENV_VAR] = "true"
+        os.environ[constants.ARTIFACTS_DESTINATION_ENV_VAR] = artifacts_destination
     from mlflow.server.handlers import initialize_backend_stores
 
     initialize_backend_stores(store, store, artifact_root)
 
     from mlflow.server.fastapi_app import app
 
-    os.write(ready, b"1")  # the socket already listens: requests wait in its queue until uvicorn takes them
+    return app
+
+
+def run(app, listener: socket.socket) -> None:
+    """Serve `app` on the listening socket until SIGINT or SIGTERM, as `mlflow server --workers 1` does."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(app, ws="none", workers=1)).run(sockets=[listener])
+    gc.freeze()  # stop without collecting MLflow's module graph: whoever waits for this process waits less
+
+
+def serve(folder: Path, listener: socket.socket, ready: int) -> None:
+    """The stand-in: the store and artifacts in `folder`, behind AzureFilter; a byte to `ready` once the
+    tables exist (the socket already listens: requests wait in its queue until uvicorn takes them)."""
+    host, port = listener.getsockname()[:2]
+    name = f"[{host}]" if ":" in host else host
+    # Read when mlflow.server is imported (its Flask app) and again by the FastAPI app.
+    os.environ["MLFLOW_SERVER_ALLOWED_HOSTS"] = f"{name}:{port},{CONTAINER_HOST}:{port}"
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    # "mlflow-artifacts:/" is what `mlflow server` uses when it serves artifacts.
+    app = tracking_app(store, "mlflow-artifacts:/", str(folder / "artifacts"))
+    os.write(ready, b"1")
     os.close(ready)
-    config = uvicorn.Config(AzureFilter(app, folder / "refused.log"), ws="none", workers=1)
-    uvicorn.Server(config).run(sockets=[listener])
-    gc.freeze()  # stop without collecting MLflow's module graph: the driver waits for this process to end
+    run(AzureFilter(app, folder / "refused.log"), listener)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,9 @@ EXP's): MLflow's front page is not where a run is."""
 
 from __future__ import annotations
 
-import os
 import sys
 
-from scaffold import runner, tracking
+from scaffold import experiments, runner, tracking
 from scaffold.config import repo_and_config
 from scaffold.paths import Repo
 
@@ -30,22 +29,21 @@ def runs_links(repo: Repo, port: int, experiment: str = "") -> list[str]:
 
 
 def run(args) -> int:
-    """Serve the UI over the local store, replacing this process."""
+    """Serve the UI over the local store in this process (MLflow's own app, as `mlflow ui` serves it, without
+    its second process and GenAI job runner), until Ctrl-C."""
+    from scaffold.azure import mlflow_app
+
     repo, _ = repo_and_config()
-    port = runner.check_port(args.port)
+    if args.exp:
+        experiments.require(repo, args.exp)
+    listener = runner.listen(runner.check_port(args.port, free=False))
     repo.mlruns.mkdir(exist_ok=True)
-    links = runs_links(repo, port, args.exp)
-    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
-    argv = [
-        mlflow, "ui",
-        "--backend-store-uri", tracking.tracking_uri(repo),
-        "--default-artifact-root", tracking.artifact_root(repo),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-    ]  # fmt: skip
-    print(f"MLflow UI: http://127.0.0.1:{port}", file=sys.stderr)
+    links = runs_links(repo, listener.getsockname()[1], args.exp)
+    print(f"MLflow UI: http://127.0.0.1:{listener.getsockname()[1]}", file=sys.stderr)
     for link in links:
         print(f"  runs of {link}", file=sys.stderr)
     if not links:
         print(f"  no runs yet: make local EXP={args.exp or '<name>'} records one", file=sys.stderr)
-    os.execv(mlflow, argv)
+    app = mlflow_app.tracking_app(tracking.tracking_uri(repo), tracking.artifact_root(repo))
+    mlflow_app.run(app, listener)
+    return 0
