@@ -486,8 +486,12 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
 
 @pytest.mark.docker
 def test_the_template_command_job_runs_and_is_tracked(module_repo, template_exp):
+    """Its data is a relative path given with --set: relative to the YAML's folder, as with `az ml`."""
     name = unique_name("job")
-    result = driver(module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name)
+    relative = f"inputs.data.path=../../data/{template_exp}/table.csv"
+    result = driver(
+        module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name, "--set", relative
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "value_mean = 2.0000 over 2 rows" in result.stdout
     client = mlflow_client(module_repo)
