@@ -599,6 +599,21 @@ CASES = [
         "--set expects key=value, got 'nothing'",
     ),
     Case(
+        "job: --set of a step input the component does not have",
+        ("job", f"EXP={NYC}", "XARGS=--dry-run --set jobs.train.inputs.max_itr=500"),
+        "--set jobs.train.inputs.max_itr: step train has no input max_itr (its inputs: learning_rate,",
+    ),
+    Case(
+        "job: --set of an empty input",
+        ("job", f"EXP={NYC}", "XARGS=--dry-run --set inputs.seed="),
+        "--set inputs.seed: empty value; Azure ML refuses an empty input",
+    ),
+    Case(
+        "job: --set of a local input path that does not exist",
+        ("job", f"EXP={NYC}", "XARGS=--dry-run --set inputs.raw_data.path=../../data/nope"),
+        f"--set inputs.raw_data.path: no such file or folder ../../data/nope (relative to src/{NYC}/)",
+    ),
+    Case(
         "job: FILE that does not exist",
         ("job", f"EXP={NYC}", "FILE=nope.yaml", "XARGS=--dry-run"),
         f"no job file nope.yaml in src/{NYC}",

@@ -145,7 +145,7 @@ def test_submit_hands_the_staged_job_to_the_sdk(repo, fake, capsys):
     assert context == code / "docker"
     assert call["context_files"][0] == ["Dockerfile", "requirements.lock", "requirements.txt"]
     assert job.experiment_name == EXP
-    assert re.fullmatch(rf"{EXP}-\d{{8}}-\d{{6}}", job.name)  # no git repository here: no sha part
+    assert re.fullmatch(rf"{EXP}-\d{{8}}-\d{{6}}-[0-9a-f]{{6}}", job.name)  # no git repository: no sha part
     assert job.tags["image_context_hash"] == images.context_hash(exp / "docker", {})
     assert job.tags["git_commit"] == "unknown" and job.tags["git_dirty"] == "unknown"
     out, err = capsys.readouterr()
@@ -415,6 +415,113 @@ def test_set_inside_an_input_names_the_field_as_written(repo, fake, capsys):
         f"error: src/{EXP}/azure-ml-job.yaml: inputs.data.type: Value 'nonsense' passed is not in set "
         "['uri_file', 'uri_folder'] (from --set)"
     ), err
+
+
+COMPONENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+type: command
+code: .
+command: python main.py --rate ${{inputs.rate}} --out ${{outputs.model}}
+environment:
+  build:
+    path: docker
+inputs:
+  rate:
+    type: number
+    default: 0.1
+outputs:
+  model:
+    type: uri_folder
+"""
+
+
+@pytest.mark.parametrize(
+    "file, setting, message",
+    [
+        ("pipeline.yaml", "jobs.fit.inputs.rat=1", "step fit has no input rat (its inputs: rate)"),
+        (
+            "pipeline.yaml",
+            "jobs.fit.outputs.modle.mode=upload",
+            "step fit has no output modle (its outputs: model)",
+        ),
+        ("pipeline.yaml", "jobs.prep.inputs.dta=1", "step prep has no input dta (its inputs: data)"),
+        (
+            "pipeline.yaml",
+            "jobs.fitt.compute=azureml:gpu",
+            "the pipeline has no step fitt (its steps: fit, prep, train)",
+        ),
+        ("pipeline.yaml", "inputs.rwa=1", "src/demo/pipeline.yaml has no input rwa (its inputs: raw)"),
+        (
+            "azure-ml-job.yaml",
+            "inputs.dat=1",
+            "src/demo/azure-ml-job.yaml has no input dat (its inputs: data)",
+        ),
+        (
+            "azure-ml-job.yaml",
+            "outputs.x.mode=upload",
+            "src/demo/azure-ml-job.yaml has no output x (it has no outputs)",
+        ),
+    ],
+)
+def test_set_keys_naming_what_the_job_does_not_have_are_refused(repo, fake, capsys, file, setting, message):
+    """The SDK's loader drops a step's unknown input and makes `jobs.<new>` a step, silently."""
+    (repo / "src" / EXP / "pipeline.yaml").write_text(
+        PIPELINE + "  fit:\n    component: ./fit.yml\n    inputs:\n      rate: 0.2\n"
+    )
+    (repo / "src" / EXP / "fit.yml").write_text(COMPONENT)
+    (repo / "raw.csv").write_text("a\n1\n")
+    assert run("job", "--exp", EXP, "--file", file, "--", "--dry-run", "--set", setting) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"error: --set {setting.partition('=')[0]}: {message}", err
+
+
+def test_set_keys_the_job_has_or_binds_are_kept(repo, fake, capsys):
+    (repo / "src" / EXP / "pipeline.yaml").write_text(
+        PIPELINE + "  fit:\n    component: ./fit.yml\n    inputs:\n      rate: 0.2\n"
+    )
+    (repo / "src" / EXP / "fit.yml").write_text(COMPONENT)
+    (repo / "raw.csv").write_text("a\n1\n")
+    keys = [
+        "jobs.fit.inputs.rate=0.5", "jobs.fit.compute=azureml:gpu", "jobs.prep.compute=azureml:gpu",
+        "settings.default_compute=azureml:other", "experiment_name=e", "display_name=d",
+        "inputs.raw.mode=download", "jobs.fit.outputs.model.mode=upload",
+    ]  # fmt: skip
+    assert run("job", "--exp", EXP, "--file", "pipeline.yaml", "--", "--set", *keys) == 0
+    job = yaml.safe_load(job_yaml.as_yaml(fake.jobs.received[0]["job"]))
+    assert job["jobs"]["fit"]["inputs"]["rate"] == "0.5" and job["settings"]["default_compute"].endswith(
+        "other"
+    )
+    # a command job's input that its command binds (optional, $[[...]]) may be added, as taxi_batch does
+    path = repo / "src" / EXP / "azure-ml-job.yaml"
+    path.write_text(path.read_text().replace("${{inputs.data}}", "${{inputs.data}} $[[--n ${{inputs.n}}]]"))
+    assert run("job", "--exp", EXP, "--", "--set", "inputs.n=3", "environment_variables.X=1") == 0
+    assert yaml.safe_load(job_yaml.as_yaml(fake.jobs.received[1]["job"]))["inputs"]["n"] == "3"
+    (repo / "src" / EXP / "sweep.yaml").write_text(SWEEP)
+    sweep = ["search_space.lr.max_value=0.2", "limits.max_total_trials=2", "trial.command=python main.py"]
+    assert run("job", "--exp", EXP, "--file", "sweep.yaml", "--", "--set", *sweep) == 0
+
+
+@pytest.mark.parametrize("key", ["inputs.data.path", "inputs.seed", "jobs.train.inputs.n.value"])
+def test_an_empty_input_value_is_refused(key):
+    """Azure ML refuses an empty literal input (docs/azure.md): it would be sent as ''."""
+    with pytest.raises(ScaffoldError) as empty:
+        job_yaml.parse_set([f"{key}="])
+    assert str(empty.value).startswith(f"--set {key}: empty value; Azure ML refuses an empty input")
+    assert job_yaml.parse_set(["display_name=", "tags.note="]) == [{"display_name": ""}, {"tags.note": ""}]
+
+
+def test_a_relative_path_from_set_is_relative_to_the_yaml_folder(repo, fake, capsys):
+    """As `az ml job create --file src/demo/... --set` reads it: the SDK loads the overrides with the YAML's
+    folder as base path (not the snapshot, where the path would point elsewhere and become `azureml:...`)."""
+    assert run("job", "--exp", EXP, "--", "--set", "inputs.data.path=data/big.csv") == 0
+    job = fake.jobs.received[0]["job"]
+    assert Path(job.inputs["data"].path) == (repo / "src" / EXP / "data" / "big.csv").resolve()
+    assert run("job", "--exp", EXP, "--", "--dry-run", "--set", "inputs.data.path=../data/big.csv") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f": no such file or folder ../data/big.csv (relative to src/{EXP}/)"), err
+    assert run("job", "--exp", EXP, "--", "--dry-run", "--set", "inputs.data.path=/nonexistent/x.csv") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == "error: --set inputs.data.path: no such file or folder /nonexistent/x.csv"
 
 
 def test_pipeline_union_field_error_names_the_nested_field(tmp_path):

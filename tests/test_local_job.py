@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -170,6 +171,27 @@ def test_local_assets_resolve_latest_and_each_version(tmp_path):
     assert [entry["path"] for entry in stored["taxi"]] == ["data/v1", "elsewhere/v2.csv", "data/v1"]
     with pytest.raises(ScaffoldError, match="exists already"):
         assets.register(repo, "taxi", first, "uri_folder", "2")
+
+
+def test_generated_job_names_do_not_collide_and_a_given_name_must_be_new(tmp_path, monkeypatch):
+    """Two jobs started in the same second get different names; `--name` of an existing job is an error."""
+    from scaffold.azure.jobs import default_name
+    from scaffold.gitinfo import GitInfo
+    from scaffold.local_job.run import _new_run_dir
+
+    monkeypatch.setattr(time, "gmtime", lambda *args: time.struct_time((2026, 1, 2, 3, 4, 5, 4, 2, 0)))
+    names = {default_name("demo", GitInfo("0123456789abcdef", False)) for _ in range(5)}
+    assert len(names) == 5 and all(
+        re.fullmatch(r"demo-20260102-030405-[0-9a-f]{6}-0123456", n) for n in names
+    )
+    repo = Repo(tmp_path)
+    for name in names:
+        assert _new_run_dir(repo, name).is_dir()
+    _new_run_dir(repo, "run-1")
+    with pytest.raises(
+        ScaffoldError, match="a local job called run-1 exists already .*; choose another --name"
+    ):
+        _new_run_dir(repo, "run-1")
 
 
 def test_a_missing_local_asset_says_how_to_register_it(tmp_path):
@@ -464,8 +486,12 @@ def test_every_binding_kind_reaches_the_step(module_repo, template_exp):
 
 @pytest.mark.docker
 def test_the_template_command_job_runs_and_is_tracked(module_repo, template_exp):
+    """Its data is a relative path given with --set: relative to the YAML's folder, as with `az ml`."""
     name = unique_name("job")
-    result = driver(module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name)
+    relative = f"inputs.data.path=../../data/{template_exp}/table.csv"
+    result = driver(
+        module_repo, "job", f"--exp={template_exp}", "--", "--local", "--name", name, "--set", relative
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "value_mean = 2.0000 over 2 rows" in result.stdout
     client = mlflow_client(module_repo)

@@ -3,8 +3,10 @@ the local code folders and build contexts a loaded job refers to."""
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
+import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -14,17 +16,98 @@ from scaffold.errors import ScaffoldError
 
 SDK_LOGGER = "azure.ai.ml"
 REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://", "gs://")
+INPUT_VALUE = re.compile(r"(jobs\.[^.]+\.)?inputs\.[^.]+(\.(value|default|path))?")
+INPUT_PATH = re.compile(r"(jobs\.[^.]+\.)?inputs\.[^.]+\.path")
 
 
 def parse_set(items: list[str]) -> list[dict[str, str]]:
-    """`--set key=value` pairs as the SDK's params_override (values stay strings, as with `az ml`)."""
+    """`--set key=value` pairs as the SDK's params_override (values stay strings, as with `az ml`). An
+    empty input value is refused: Azure ML refuses empty literal inputs (docs/azure.md)."""
     overrides = []
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ScaffoldError(f"--set expects key=value, got {item!r}")
-        overrides.append({key.strip(): value})
+        if not value.strip() and INPUT_VALUE.fullmatch(key):
+            raise ScaffoldError(
+                f"--set {key}: empty value; Azure ML refuses an empty input (leave the --set out, "
+                "or make the input optional with $[[...]] in the command)"
+            )
+        overrides.append({key: value})
     return overrides
+
+
+def set_paths(overrides: list[dict[str, str]], yaml_dir: Path, shown_dir: str) -> list[dict[str, str]]:
+    """`--set inputs.<name>.path=<local path>` (also in pipeline steps); a relative one is made absolute
+    against the YAML's folder in src/, as `az ml job create --file ... --set` reads it (the SDK applies
+    overrides before loading, with the YAML's folder as base path); a missing file or folder is an error."""
+    resolved = []
+    for item in overrides:
+        [(key, value)] = item.items()
+        if INPUT_PATH.fullmatch(key) and _is_local(value):
+            path = (yaml_dir / value).resolve()  # an absolute path stays as it is
+            if not path.exists():
+                where = "" if Path(value).is_absolute() else f" (relative to {shown_dir}/)"
+                raise ScaffoldError(f"--set {key}: no such file or folder {value}{where}")
+            item = {key: str(path)}
+        resolved.append(item)
+    return resolved
+
+
+def check_set_keys(data: dict, job, keys: list[str], display: str) -> None:
+    """`--set` keys naming an input, output or pipeline step the job does not have are errors: the SDK's
+    loader keeps or drops them without a word (a step's unknown input vanishes, `jobs.<new>` becomes a
+    step). Job-level names must be declared in the YAML or bound in it (`${{inputs.x}}` in the command,
+    `${{parent.inputs.x}}` in a step); a step's must be its component's. Other keys are the SDK's to judge."""
+    steps = _steps(data) if isinstance(data.get("jobs"), dict) else None
+    for key in keys:
+        parts = key.split(".")
+        if parts[0] in ("inputs", "outputs") and len(parts) > 1:
+            known = _job_names(data, parts[0], steps is not None)
+            if parts[1] not in known:
+                raise ScaffoldError(
+                    f"--set {key}: {display} has no {parts[0][:-1]} {parts[1]} ({_its(parts[0], known)})"
+                )
+        elif parts[0] == "jobs" and steps is not None and len(parts) > 1:
+            if parts[1] not in steps:
+                raise ScaffoldError(
+                    f"--set {key}: the pipeline has no step {parts[1]} ({_its('steps', steps)})"
+                )
+            if len(parts) > 3 and parts[2] in ("inputs", "outputs"):
+                node = (getattr(job, "jobs", None) or {}).get(parts[1])
+                known = _step_names(steps[parts[1]], node, parts[2])
+                if known is not None and parts[3] not in known:
+                    raise ScaffoldError(
+                        f"--set {key}: step {parts[1]} has no {parts[2][:-1]} {parts[3]} "
+                        f"({_its(parts[2], known)})"
+                    )
+
+
+def _its(family: str, names) -> str:
+    return f"its {family}: {', '.join(sorted(names))}" if names else f"it has no {family}"
+
+
+def _bound(spec, family: str, parent: bool) -> set[str]:
+    """Names bound as ${{inputs.x}} (${{parent.inputs.x}} for a pipeline's own) anywhere in `spec`."""
+    prefix = r"parent\." if parent else ""
+    return set(re.findall(rf"\$\{{\{{\s*{prefix}{family}\.(\w+)\s*\}}\}}", json.dumps(spec, default=str)))
+
+
+def _job_names(data: dict, family: str, pipeline: bool) -> set[str]:
+    declared = data.get(family) if isinstance(data.get(family), dict) else {}
+    bound = _bound(data.get("jobs") if pipeline else data, family, pipeline)
+    return set(declared) | bound
+
+
+def _step_names(step: dict, node, family: str) -> set[str] | None:
+    """A step's input or output names: its component's (a file, read by the SDK, or inline), or for an
+    inline step (command, sweep) the ones it declares or binds; None when the component is not local."""
+    if "component" not in step:
+        declared = step.get(family) if isinstance(step.get(family), dict) else {}
+        return set(declared) | _bound(step, family, False)
+    names = getattr(getattr(node, "component", None), family, None)
+    return set(names) if isinstance(names, dict) else None
 
 
 def read_yaml(path: Path, display: str) -> dict:

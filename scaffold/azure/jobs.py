@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import posixpath
+import secrets
 import sys
 import time
 from contextlib import contextmanager
@@ -31,9 +33,10 @@ def job_file(exp_dir: Path, file: str) -> Path:
 
 
 def default_name(exp: str, git: gitinfo.GitInfo) -> str:
-    """<exp>-<UTC timestamp>-<short sha>; a valid Azure ML job name."""
+    """<exp>-<UTC timestamp>-<6 random hex digits>-<short sha>; a valid Azure ML job name, and two jobs
+    started in the same second do not collide."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    return "-".join(part for part in (exp, stamp, git.short) if part)
+    return "-".join(part for part in (exp, stamp, secrets.token_hex(3), git.short) if part)
 
 
 @contextmanager
@@ -44,13 +47,17 @@ def staged_job(repo: Repo, exp: str, file: str, set_overrides: list[str], err) -
     relative = PurePosixPath(yaml_path.relative_to(exp_dir.resolve()).as_posix())
     display = f"src/{exp}/{relative}"
     data = job_yaml.read_yaml(yaml_path, display)
-    overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + job_yaml.parse_set(set_overrides)
+    given = job_yaml.set_paths(
+        job_yaml.parse_set(set_overrides), yaml_path.parent, posixpath.dirname(display)
+    )
+    overrides = job_yaml.local_input_overrides(data, yaml_path.parent) + given
     force = job_yaml.staged_paths(data, relative, _component_reader(repo, exp_dir))
     with snapshot.staged(exp_dir, repo.common, force) as snap:
         print(f"{snap.summary()} (src/{exp} + common/)", file=err)
         job = job_yaml.load_job(
             snap.root / relative, overrides, display, replace=(str(snap.root), f"src/{exp}")
         )
+        job_yaml.check_set_keys(data, job, [key for item in given for key in item], display)
         root = snap.root.resolve()  # code paths are resolved: compare like with like (/tmp may be a link)
         for path in job_yaml.code_paths(job):
             if not path.is_relative_to(root):
