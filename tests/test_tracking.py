@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import PYTHON, http_status
 
+ENTRY = Path(__file__).parents[1] / "scaffold" / "container_entry.py"
 KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
@@ -71,3 +73,34 @@ def test_local_experiments_are_classical_and_mlflow_ui_links_their_runs(fresh_re
     root = f"http://127.0.0.1:{port}/#/experiments"
     wanted = {name: f"{root}/{ids[name]}/runs?workflowType=machine_learning" for name in ("fares", "tips")}
     assert links == wanted, output
+
+
+def test_ctrl_c_ends_the_scripts_run_killed_without_a_traceback(tmp_path):
+    """As Azure ML shows a canceled job; the exit code is SIGINT's (130) and atexit handlers still run."""
+    import mlflow
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        MLFLOW_EXPERIMENT_NAME="fares",
+        SCAFFOLD_ARTIFACT_ROOT=str(tmp_path / "artifacts"),
+    )
+    at_exit = "import atexit\natexit.register(lambda: open('done', 'w').write('at exit'))\n"
+    scripts = {  # a run in a with block (MLflow ends it FAILED), and one left active (atexit: FINISHED)
+        "with_block.py": "with mlflow.start_run():\n    print('started', flush=True)\n    time.sleep(60)\n",
+        "active.py": "mlflow.start_run()\nprint('started', flush=True)\ntime.sleep(60)\n",
+    }
+    for name, body in scripts.items():
+        (tmp_path / name).write_text(f"import time\nimport mlflow\n{at_exit}{body}")
+        script = subprocess.Popen(
+            [PYTHON, str(ENTRY), name], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert script.stdout.readline() == "started\n", script.communicate()
+        script.send_signal(signal.SIGINT)
+        stderr = script.communicate(timeout=60)[1]
+        assert script.returncode == 130 and "Traceback" not in stderr, (name, script.returncode, stderr)
+        (tmp_path / "done").unlink()  # written at exit
+    client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([client.get_experiment_by_name("fares").experiment_id])
+    assert [run.info.status for run in runs] == ["KILLED", "KILLED"]
