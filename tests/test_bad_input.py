@@ -472,6 +472,12 @@ CASES = [
         exp=NYC,
     ),
     Case(
+        "local: RUN_XARGS option without its value",
+        ("local", f"EXP={NYC}", "RUN_XARGS=--shm-size"),
+        "RUN_XARGS: --shm-size needs a value",
+        exp=NYC,
+    ),
+    Case(
         "local: RUN_XARGS unknown docker flag",
         ("local", f"EXP={NYC}", "RUN_XARGS=--no-such-flag"),
         f"docker could not start the container for {NYC}",
