@@ -11,10 +11,10 @@ rule: `make list`); a path under src/common/ selects every experiment; anything 
 An experiment deleted by the change is not selected. A missing base (an empty REV, or the all-zero SHA
 that a new branch's first push reports) selects every experiment.
 
-Deploy experiments come after the training they deploy: DEPLOYS below says which experiments deploy
-the model of which training experiment. The names are listed training first; `--stage train` keeps the
-other experiments, `--stage deploy` the deploy experiments, so that a pipeline can run the deploys once
-the training jobs have completed.
+Deploy experiments come after the training: an experiment is a deploy when its folder has one of
+DEPLOY_FILES (as the driver's local deploy finds them), so a copy made with `make new-exp FROM=` is one
+too. The names are listed training first; `--stage train` keeps the other experiments, `--stage deploy`
+the deploy experiments, so that a pipeline can run the deploys once the training jobs have completed.
 
 Output: names one per line (default), `--format json` (a JSON list, for a GitHub Actions matrix) or
 `--format ado-matrix` (a JSON object of legs setting EXP, for an Azure Pipelines matrix).
@@ -33,9 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Folders under src/ that are never experiments (the driver's RESERVED names).
 RESERVED = {"common", "data", "tests", "docker", "notebooks"}
 SHARED = "common"
-# Deploy experiment -> the training experiment whose registered model it deploys (taxi_online and
-# taxi_batch deploy `nyc_taxi_fare@latest`, which nyc_taxi registers). The one place that says so.
-DEPLOYS = {"taxi_online": "nyc_taxi", "taxi_batch": "nyc_taxi"}
+# An online or a batch deployment: scaffold/local_job/deploy.py's FILES.
+DEPLOY_FILES = ("deployment.yml", "batch-deployment.yml")
 STAGES = ("train", "deploy")
 
 
@@ -65,10 +64,14 @@ def select(paths: list[str], known: list[str]) -> list[str]:
     return sorted(chosen)
 
 
-def in_stage(names: list[str], stage: str | None) -> list[str]:
+def is_deploy(root: Path, name: str) -> bool:
+    return any((root / "src" / name / file).is_file() for file in DEPLOY_FILES)
+
+
+def in_stage(root: Path, names: list[str], stage: str | None) -> list[str]:
     """Training experiments first, then deploy experiments; with `stage`, only that part."""
-    train = [name for name in names if name not in DEPLOYS]
-    deploy = [name for name in names if name in DEPLOYS]
+    train = [name for name in names if not is_deploy(root, name)]
+    deploy = [name for name in names if is_deploy(root, name)]
     return {"train": train, "deploy": deploy}.get(stage, train + deploy)
 
 
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             names = select(changed_paths(args.root, args.base, args.head), known)
     else:
         names = select(args.paths, known)
-    sys.stdout.write(render(in_stage(names, args.stage), args.format))
+    sys.stdout.write(render(in_stage(args.root, names, args.stage), args.format))
     if args.format != "lines":
         sys.stdout.write("\n")
     return 0

@@ -8,6 +8,10 @@ containers: standard library only.
 A local job's step runs `python container_entry.py --wait PACKAGE... -- SCRIPT ARGS...`: it imports the
 packages (started ahead, while the steps before it run), waits for `go` on stdin, then runs the script.
 Anything else on stdin (the driver skipped or stopped the step) exits 130 without running it.
+
+Ctrl-C (a KeyboardInterrupt the script does not catch) exits 130 without a traceback, its MLflow run ended
+KILLED, as Azure ML shows a canceled job; SIGTERM (`docker stop`, which follows the Ctrl-C that `docker
+start -a` forwards) stops the script the same way, exit 143, and its atexit handlers still run.
 """
 
 import contextlib
@@ -16,6 +20,7 @@ import gc
 import importlib
 import os
 import runpy
+import signal
 import sqlite3
 import sys
 
@@ -61,6 +66,35 @@ def ensure_experiment() -> None:
             pass  # created meanwhile by a run that does not take the lock: that one is as good
 
 
+def end_run_killed() -> None:
+    """The script's run as a canceled one: still active (atexit would end it FINISHED), or just ended FAILED
+    by its `with mlflow.start_run():`."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return
+    with contextlib.suppress(Exception):
+        if mlflow.active_run():
+            mlflow.end_run("KILLED")
+        elif (run := mlflow.last_active_run()) and run.info.status == "FAILED":
+            mlflow.MlflowClient().set_terminated(run.info.run_id, "KILLED")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the script as Ctrl-C's KeyboardInterrupt is."""
+
+
+STOPPED_BY: list[int] = []  # the first of SIGINT and SIGTERM received
+
+
+def stop(signum, _frame):
+    """Ctrl-C or SIGTERM; the other one, which follows (`docker stop` after the Ctrl-C that `docker start -a`
+    forwards), is ignored from then on, so that the first one's cleanup runs to its end."""
+    if not STOPPED_BY:
+        STOPPED_BY.append(signum)
+    if signum == STOPPED_BY[0]:
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--wait"]:
@@ -79,9 +113,14 @@ def main() -> None:
     # The script's real folder takes this file's place on sys.path, as when the script runs directly: with
     # RUNNER=venv this file's folder is scaffold/, whose `azure` package would hide the SDK's.
     sys.path[0] = os.path.dirname(os.path.realpath(args[0]))
-    ensure_experiment()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
+        ensure_experiment()
         runpy.run_path(args[0], run_name="__main__")
+    except KeyboardInterrupt as exc:
+        end_run_killed()
+        sys.exit(143 if isinstance(exc, Terminated) else 130)  # as the signal would; atexit still runs
     finally:
         gc.freeze()  # exit without collecting every imported module's objects (about 1 s); atexit still runs
 

@@ -111,6 +111,15 @@ class RunSpec:
 _PUBLISH = "ports are published on 127.0.0.1 only (PORT=n, or -p 127.0.0.1:n:n)"
 _SHORT = {"p": "--publish", "P": "--publish-all"}
 _SHORT_WITH_VALUE = set("acehlmpuvw")  # docker run's one-letter options that take a value
+# Common long options of `docker run` that take a value (all are in `docker run --help`): one left last
+# without it would take the image name as its value. Others go through as they are.
+_LONG_WITH_VALUE = {
+    "--add-host", "--cap-add", "--cap-drop", "--cpus", "--cpuset-cpus", "--device", "--dns", "--entrypoint",
+    "--env", "--env-file", "--gpus", "--hostname", "--ipc", "--label", "--log-opt", "--memory",
+    "--memory-swap", "--mount", "--name", "--network", "--pid", "--pids-limit", "--platform", "--publish",
+    "--runtime", "--security-opt", "--shm-size", "--sysctl", "--tmpfs", "--ulimit", "--user", "--volume",
+    "--workdir",
+}  # fmt: skip
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # what Docker accepts as true for --privileged=...
 
 
@@ -135,14 +144,22 @@ def _options(tokens: list[str]):
     for token in rest:
         if token.startswith("--") and len(token) > 2:
             flag, sep, value = token.partition("=")
-            yield flag, value if sep else (next(rest, None) if flag == "--publish" else None)
+            yield flag, value if sep else (_value(flag, rest) if flag in _LONG_WITH_VALUE else None)
         elif token.startswith("-") and len(token) > 1:
             for position, letter in enumerate(token[1:], start=2):
                 flag = _SHORT.get(letter, f"-{letter}")
                 if letter in _SHORT_WITH_VALUE:
-                    yield flag, token[position:].removeprefix("=") or next(rest, "")
+                    yield flag, token[position:].removeprefix("=") or _value(f"-{letter}", rest)
                     break
                 yield flag, None
+
+
+def _value(flag: str, rest) -> str:
+    """The next token, as docker takes it (even when it starts with -); none left is an error."""
+    value = next(rest, None)
+    if value is None:
+        raise ScaffoldError(f"RUN_XARGS: {flag} needs a value")
+    return value
 
 
 def _loopback_publish(value: str) -> bool:

@@ -225,9 +225,31 @@ def left_alone(repo: Repo, name: str, old: str) -> list[str]:
     nothing between its words), for the user to check."""
     words = [re.escape(word) for word in old.split("_")]
     mention = re.compile("[_-]?".join(words), re.IGNORECASE)
-    found = []
-    for path, text in _text_files(repo.experiment(name)):
-        for number, line in enumerate(text.splitlines(), start=1):
-            if mention.search(line):
-                found.append(f"{path.relative_to(repo.root)}:{number}: {line.strip()}")
-    return found
+    return _lines(repo, _text_files(repo.experiment(name)), mention)
+
+
+ENDPOINT_NAME = re.compile(r"^\s*endpoint_name:\s*['\"]?([A-Za-z0-9-]+)", re.MULTILINE)
+
+
+def endpoints_kept(repo: Repo, name: str, old: str) -> list[str]:
+    """`file:line: text` for each line of the copy's YAML files naming an endpoint of the experiment it was
+    copied from (the `endpoint_name:` values of its YAML files): deploying it would replace the original's."""
+    names = {found for _, text in _yaml_files(repo.experiment(old)) for found in ENDPOINT_NAME.findall(text)}
+    if not names:
+        return []
+    mention = re.compile(rf"(?<![A-Za-z0-9-])({'|'.join(map(re.escape, names))})(?![A-Za-z0-9-])")
+    return _lines(repo, _yaml_files(repo.experiment(name)), mention)
+
+
+def _yaml_files(folder: Path):
+    return ((path, text) for path, text in _text_files(folder) if path.suffix in (".yml", ".yaml"))
+
+
+def _lines(repo: Repo, files, pattern: re.Pattern) -> list[str]:
+    """`file:line: text` of each line of `files` ((path, text) pairs) that `pattern` finds something in."""
+    return [
+        f"{path.relative_to(repo.root)}:{number}: {line.strip()}"
+        for path, text in files
+        for number, line in enumerate(text.splitlines(), start=1)
+        if pattern.search(line)
+    ]

@@ -472,6 +472,12 @@ CASES = [
         exp=NYC,
     ),
     Case(
+        "local: RUN_XARGS option without its value",
+        ("local", f"EXP={NYC}", "RUN_XARGS=--shm-size"),
+        "RUN_XARGS: --shm-size needs a value",
+        exp=NYC,
+    ),
+    Case(
         "local: RUN_XARGS unknown docker flag",
         ("local", f"EXP={NYC}", "RUN_XARGS=--no-such-flag"),
         f"docker could not start the container for {NYC}",
@@ -699,6 +705,7 @@ CASES = [
         setup=Ctx.busy_port,
     ),
     Case("mlflow-ui: PORT out of range", ("mlflow-ui", "PORT=0"), "PORT must be a port number (1-65535)"),
+    Case("mlflow-ui: unknown experiment", ("mlflow-ui", "EXP=nope"), "unknown experiment 'nope'"),
     Case("test: unknown experiment", ("test", "EXP=nope"), "unknown experiment 'nope'"),
 ]
 

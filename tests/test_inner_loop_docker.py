@@ -14,6 +14,8 @@ import time
 import pytest
 from conftest import PYTHON, driver, experiment_containers, make, remove_images, tree_state, unique_name
 
+from scaffold.commands.test import NO_TESTS, Outcome
+
 pytestmark = pytest.mark.docker
 
 
@@ -157,6 +159,7 @@ def test_interrupted_local_leaves_no_container_and_no_stray_file(built, how):
             process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=60)
         assert code == (130 if how == "ctrl-c" else 143)
+        assert "Traceback" not in process.stderr.read()
         assert experiment_containers(name) == []
         assert tree_state(repo / "src") == before
     finally:
@@ -185,6 +188,20 @@ def test_failing_experiment_test_fails_make_test(built):
         assert re.search(r"^total: \d+ passed, 1 failed, 0 skipped$", result.stdout, re.M)
     finally:
         failing.unlink()
+
+
+def test_make_test_that_runs_no_test_says_so_and_fails(built):
+    """Tests chosen by EXP or XARGS and none ran is a failure, as pytest's own exit 5 says; a pytest usage
+    error is named as one, not counted as a failed test."""
+    repo, name, _ = built
+    for xargs, line in [
+        ("-k nothing_matches", f"  {name}: no tests ran (exit 5)"),
+        ("--bogus-opt", f"  {name}: pytest usage error (exit 4), see its message above"),
+    ]:
+        result = make(repo, "test", f"EXP={name}", f"XARGS={xargs}")
+        assert result.returncode != 0 and line in result.stdout.splitlines(), result.stdout
+        assert "total: 0 passed, 0 failed, 0 skipped" in result.stdout
+    assert Outcome(name, NO_TESTS).ok  # a plain `make test` over every experiment: one without tests is ok
 
 
 def test_venv_runner_runs_without_docker(built):

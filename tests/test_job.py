@@ -657,6 +657,23 @@ def test_credential_failures_are_one_line(monkeypatch, error):
     assert str(info.value) == workspace.NO_CREDENTIAL
 
 
+def test_a_credential_set_but_failing_says_why(monkeypatch, tmp_path):
+    """Service-principal variables set, the sign-in authority unreachable: the real DefaultAzureCredential
+    stops at EnvironmentCredential, and the error gives its reason instead of advice to set them."""
+    for key in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_", "MSI_", "IMDS_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000002")
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-a-secret")
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(ScaffoldError) as info:
+        workspace.credential()
+    message = str(info.value)
+    assert message.startswith("the Azure sign-in failed: EnvironmentCredential: "), message
+    assert "\n" not in message and "az login" not in message
+
+
 def test_no_credential_end_to_end_fails_fast(tmp_path):
     """The real DefaultAzureCredential with every source absent: one line, quickly, before any upload.
 

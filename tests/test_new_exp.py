@@ -100,6 +100,24 @@ def test_from_renames_every_name_derived_from_the_source(fresh_repo):
     assert tree_state(source) == before
 
 
+def test_from_a_deploy_experiment_warns_of_each_endpoint_name_it_keeps(fresh_repo):
+    """Deploying the copy would replace the original's deployment: each line naming its endpoint is listed;
+    CI deploys the copy after the training, as the original (it has a deployment.yml)."""
+    result = make(fresh_repo, "new-exp", "EXP=online2", "FROM=taxi_online")
+    assert result.returncode == 0, result.stderr
+    assert "warning: online2 keeps the endpoint names of taxi_online;" in result.stderr
+    assert [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")] == [
+        "src/online2/azure-ml-job.yaml:19: endpoint_name: taxi-fare-online",
+        "src/online2/deployment.yml:6: endpoint_name: taxi-fare-online",
+        "src/online2/endpoint.yml:4: name: taxi-fare-online",
+    ]
+    ci = [PYTHON, "ci/changed_experiments.py", "--stage", "deploy", "--all"]
+    deploys = subprocess.run(ci, cwd=fresh_repo, capture_output=True, text=True, check=True).stdout.split()
+    assert deploys == ["online2", "taxi_batch", "taxi_online"]
+    copy = make(fresh_repo, "new-exp", "EXP=rome_taxi", "FROM=nyc_taxi")  # no endpoint: no warning
+    assert copy.returncode == 0 and "warning" not in copy.stderr, copy.stderr
+
+
 def test_from_a_taxi_experiment_keeps_the_shared_components_and_loads(fresh_repo):
     """The copy's pipeline names the same shared components (src/common/components/), which resolve to
     the copy's own code and docker/ in its snapshot: its dry run loads with no warning."""

@@ -434,25 +434,32 @@ def test_azure_devops_deploy_stage_follows_training_under_an_exclusive_lock():
 
 
 def test_changed_experiments_orders_and_groups_training_before_deploys(tmp_path):
-    deploys = changed_module().DEPLOYS
-    deploy = sorted(deploys)[0]
-    for name in ("zeta", deploy, deploys[deploy], "alpha"):
+    """A deploy experiment is one with a deployment.yml or batch-deployment.yml, as the local deploy finds
+    them: a copy of one is one too, with no table to update."""
+    deploys = {"online_copy": "deployment.yml", "batch_copy": "batch-deployment.yml"}
+    for name in ("zeta", *deploys, "train", "alpha"):
         (tmp_path / "src" / name).mkdir(parents=True)
         (tmp_path / "src" / name / "main.py").write_text("x = 1\n")
+        if name in deploys:
+            (tmp_path / "src" / name / deploys[name]).write_text("endpoint_name: x\n")
     common = "src/common/util.py"
-    assert names(tmp_path, common) == sorted(["zeta", "alpha", deploys[deploy]]) + [deploy]
-    assert names(tmp_path, "--stage", "train", common) == sorted(["zeta", "alpha", deploys[deploy]])
-    assert names(tmp_path, "--stage", "deploy", common) == [deploy]
-    assert names(tmp_path, "--stage", "train", "--experiment", deploy) == []
+    assert names(tmp_path, common) == ["alpha", "train", "zeta", "batch_copy", "online_copy"]
+    assert names(tmp_path, "--stage", "train", common) == ["alpha", "train", "zeta"]
+    assert names(tmp_path, "--stage", "deploy", common) == ["batch_copy", "online_copy"]
+    assert names(tmp_path, "--stage", "train", "--experiment", "online_copy") == []
     assert json.loads(changed(tmp_path, "--stage", "deploy", "--format", "json", "src/zeta/x").stdout) == []
 
 
-def test_deploy_table_names_the_training_that_registers_the_deployed_model():
-    """DEPLOYS must say the truth: each deploy job's `model` input is the model its training registers."""
-    for deploy, train in changed_module().DEPLOYS.items():
-        deployed = load(REPO / "src" / deploy / "azure-ml-job.yaml")["inputs"]["model"]
-        registered = load(REPO / "src" / train / "azure-ml-job.yaml")["inputs"]["model_name"]
-        assert re.split(r"[@:]", deployed)[0] == registered, (deploy, train)
+def test_the_deploy_experiments_deploy_a_model_a_training_experiment_registers():
+    """The deploys wait for every training job of the run: one of them registers the model each deploys."""
+    module = changed_module()
+    known = module.discover(REPO)
+    deploys = [name for name in known if module.is_deploy(REPO, name)]
+    assert deploys == ["taxi_batch", "taxi_online"]
+    jobs = {name: load(REPO / "src" / name / "azure-ml-job.yaml").get("inputs", {}) for name in known}
+    registered = {jobs[name].get("model_name") for name in known if name not in deploys}
+    for deploy in deploys:
+        assert re.split(r"[@:]", jobs[deploy]["model"])[0] in registered, deploy
 
 
 # --- README --------------------------------------------------------------------------------------------

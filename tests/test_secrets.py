@@ -721,6 +721,14 @@ def test_run_xargs_accidents_are_refused(xargs, tmp_path):
         spec.argv()
 
 
+@pytest.mark.parametrize("xargs", ["--shm-size", "-v", "--label a=b -itp", "--gpus all --env"])
+def test_a_last_option_without_its_value_is_refused(xargs):
+    """docker would take the image name as its value, then print its usage text."""
+    flag = xargs.split()[-1].replace("-itp", "-p")
+    with pytest.raises(ScaffoldError, match=f"^RUN_XARGS: {flag} needs a value$"):
+        containers.split_run_xargs(xargs)
+
+
 @pytest.mark.parametrize("xargs", ALLOWED)
 def test_other_run_xargs_pass_through_unchanged(xargs):
     assert containers.split_run_xargs(xargs) == xargs.split()

@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from conftest import PYTHON, http_status
 
+ENTRY = Path(__file__).parents[1] / "scaffold" / "container_entry.py"
 KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
@@ -122,3 +124,41 @@ def test_mlflow_ui_refuses_an_unknown_experiment(fresh_repo):
     )
     assert done.returncode == 2
     assert done.stderr.splitlines()[0].startswith("error: unknown experiment 'nyc_taxy'; known: ")
+
+
+def test_ctrl_c_ends_the_scripts_run_killed_without_a_traceback(tmp_path):
+    """As Azure ML shows a canceled job; the exit code is the signal's (130, 143) and atexit handlers still
+    run. In a container, `docker start -a` forwards the Ctrl-C and the driver's `docker stop` sends SIGTERM
+    right after it."""
+    import mlflow
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        MLFLOW_EXPERIMENT_NAME="fares",
+        SCAFFOLD_ARTIFACT_ROOT=str(tmp_path / "artifacts"),
+    )
+    at_exit = "import atexit\natexit.register(lambda: open('done', 'w').write('at exit'))\n"
+    scripts = {  # a run in a with block (MLflow ends it FAILED), and one left active (atexit: FINISHED)
+        "with_block.py": "with mlflow.start_run():\n    print('started', flush=True)\n    time.sleep(60)\n",
+        "active.py": "mlflow.start_run()\nprint('started', flush=True)\ntime.sleep(60)\n",
+    }
+    stops = [("with_block.py", [signal.SIGINT]), ("active.py", [signal.SIGINT])]
+    stops += [("with_block.py", [signal.SIGTERM]), ("with_block.py", [signal.SIGINT, signal.SIGTERM])]
+    for name, body in scripts.items():
+        (tmp_path / name).write_text(f"import time\nimport mlflow\n{at_exit}{body}")
+    for name, signals in stops:
+        script = subprocess.Popen(
+            [PYTHON, str(ENTRY), name], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert script.stdout.readline() == "started\n", script.communicate()
+        for sig in signals:
+            script.send_signal(sig)
+        stderr = script.communicate(timeout=60)[1]
+        code = 128 + signals[0]
+        assert script.returncode == code and "Traceback" not in stderr, (name, script.returncode, stderr)
+        (tmp_path / "done").unlink()  # written at exit
+    client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([client.get_experiment_by_name("fares").experiment_id])
+    assert [run.info.status for run in runs] == ["KILLED"] * len(stops)

@@ -66,7 +66,12 @@ def credential():
     cred = DefaultAzureCredential()
     try:
         cred.get_token(ARM_SCOPE)
-    except (ClientAuthenticationError, CredentialUnavailableError):
+    except (ClientAuthenticationError, CredentialUnavailableError) as exc:
+        # The chain goes past each credential that is not set up and stops at the first that fails: then
+        # its line (`\tEnvironmentCredential: Authentication failed: ...`) is the last of the message.
+        attempts = [line.strip() for line in str(exc).splitlines() if line.startswith("\t")]
+        if 0 < len(attempts) < len(getattr(cred, "credentials", ())):
+            raise ScaffoldError(f"the Azure sign-in failed: {attempts[-1]}") from None
         raise ScaffoldError(NO_CREDENTIAL) from None
     return cred
 

@@ -17,6 +17,7 @@ from scaffold.config import Config, repo_and_config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
+USAGE_ERROR = 4  # pytest's exit code for an unknown option (XARGS)
 NO_TESTS = 5  # pytest's exit code when nothing was collected
 REPORTS = "/tmp/scaffold-reports"  # the host's report folder, inside the container
 
@@ -28,17 +29,26 @@ class Outcome:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    selected: bool = False  # EXP or XARGS chose the tests: none run is then an error, as pytest says
 
     @property
     def ok(self) -> bool:
-        return self.code in (0, NO_TESTS)
+        return self.code == 0 or (self.code == NO_TESTS and not self.selected)
+
+    def summary(self) -> str:
+        if self.code == USAGE_ERROR:
+            return f"{self.suite}: pytest usage error (exit 4), see its message above"
+        if self.code == NO_TESTS and self.selected:
+            return f"{self.suite}: no tests ran (exit 5)"
+        status = "ok" if self.ok else f"FAILED (exit {self.code})"
+        return f"{self.suite}: {self.passed} passed, {self.failed} failed, {self.skipped} skipped {status}"
 
 
-def read_report(suite: str, code: int, report: Path) -> Outcome:
+def read_report(suite: str, code: int, report: Path, selected: bool = False) -> Outcome:
     """Count tests from a JUnit XML report (missing report: the suite did not run)."""
-    outcome = Outcome(suite, code)
+    outcome = Outcome(suite, code, selected=selected)
     if not report.is_file():
-        outcome.failed = int(not outcome.ok)
+        outcome.failed = int(code not in (0, NO_TESTS, USAGE_ERROR))
         return outcome
     root = ElementTree.parse(report).getroot()
     for node in [root] if root.tag == "testsuite" else root.findall("testsuite"):
@@ -59,8 +69,7 @@ def run(args) -> int:
         outcomes = [_experiment(repo, config, name, Path(reports), args) for name in names]
     print("\nsuite results:")
     for o in outcomes:
-        status = "ok" if o.ok else f"FAILED (exit {o.code})"
-        print(f"  {o.suite}: {o.passed} passed, {o.failed} failed, {o.skipped} skipped {status}")
+        print(f"  {o.summary()}")
     total = [sum(getattr(o, count) for o in outcomes) for count in ("passed", "failed", "skipped")]
     print("total: {} passed, {} failed, {} skipped".format(*total))
     return 0 if all(o.ok for o in outcomes) else 1
@@ -69,18 +78,20 @@ def run(args) -> int:
 def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> Outcome:
     """Run src/<name>/tests plus common's tests inside the experiment's own environment."""
     print(f"== {name} tests ({args.runner})", flush=True)
+    selected = bool(args.exp or args.xargs)
     exp_dir = repo.experiment(name)
     targets = [t for t in ("tests", "../common/tests") if (exp_dir / t).is_dir()]
     if not targets:
         print(f"   {name} has no tests/ folder")
-        return Outcome(name, NO_TESTS)
+        return Outcome(name, NO_TESTS, selected=selected)
     report = f"{name}.xml"
     pytest = ["python", "-m", "pytest", "-p", "no:cacheprovider", *targets]
     if args.runner == "venv":
         from scaffold import venv_runner
 
         command = [*pytest, f"--junitxml={reports / report}", *args.xargs]
-        return read_report(name, venv_runner.run(repo, name, command, config.secrets()), reports / report)
+        code = venv_runner.run(repo, name, command, config.secrets())
+        return read_report(name, code, reports / report, selected)
     from scaffold import containers, images
 
     try:
@@ -90,4 +101,4 @@ def _experiment(repo: Repo, config: Config, name: str, reports: Path, args) -> O
         return Outcome(name, exc.exit_code, failed=1)
     command = [*pytest, f"--junitxml={REPORTS}/{report}", *args.xargs]
     spec = containers.RunSpec(repo, name, image, command, secrets=config.secrets(), mounts={reports: REPORTS})
-    return read_report(name, containers.run(spec), reports / report)
+    return read_report(name, containers.run(spec), reports / report, selected)
