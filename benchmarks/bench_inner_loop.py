@@ -3,6 +3,8 @@
 - `make local` on a warm image against the bare `docker run` it executes (target: overhead <= 0.3 s)
 - `make build-exp` with nothing changed against `docker build` with a warm cache (<= 0.5 s, and faster)
 - `make help` (<= 0.1 s) and `python -m scaffold --help` (<= 0.2 s)
+- two parts of those overheads, reported: the driver's imports for `make local`, and the up-to-date check
+  (`docker image inspect`) that both commands make
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from results import table, write_section
 ROOT = Path(__file__).resolve().parents[1]
 PY = str(ROOT / ".venv" / "bin" / "python")
 REPEAT = 7
+# What this bench measured before issue 14 (commit a33f7c8, 2026-11-23), when the image check went over the
+# daemon's socket with a hand-written client and `.env` was split with shlex.
+BEFORE = (
+    "Before issue 14 (a33f7c8, 2026-11-23): make local +0.072 s, unchanged build-exp 0.057 s (x0.94). Since"
+    " then the image check is the docker CLI's (the part above) instead of a hand-written socket client, and"
+    " config.env and .env are read by python-dotenv (about 0.025 s of imports) instead of shlex."
+)
 
 
 def timed(argv: list[str], cwd: Path, env: dict | None = None) -> float:
@@ -79,6 +88,12 @@ def main(argv: list[str]) -> None:
         help_driver, python_bare = side_by_side(
             [PY, "-m", "scaffold", "--help"], [PY, "-c", "pass"], repo, env
         )
+        imports, imports_base = side_by_side(
+            [PY, "-c", "import scaffold.commands.local, scaffold.containers"], [PY, "-c", "pass"], repo, env
+        )
+        inspect, true = side_by_side(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", run.image], ["true"], repo, env
+        )
         shutil.rmtree(repo / "src" / name, ignore_errors=True)
         subprocess.run(
             ["docker", "rmi", "-f", f"{name}:bench", run.image, f"{name}:latest"], capture_output=True
@@ -94,13 +109,17 @@ def main(argv: list[str]) -> None:
          "<= 0.1 s", _ok(help_make <= 0.1)],
         ["python -m scaffold --help vs python -c pass", f"{help_driver:.3f}", f"{python_bare:.3f}",
          f"{help_driver - python_bare:+.3f} s", "<= 0.2 s", _ok(help_driver <= 0.2)],
+        ["part: make local's imports vs python -c pass", f"{imports:.3f}", f"{imports_base:.3f}",
+         f"{imports - imports_base:+.3f} s", "reported", ""],
+        ["part: docker image inspect (is it built?) vs `true`", f"{inspect:.3f}", f"{true:.3f}",
+         f"{inspect - true:+.3f} s", "reported", ""],
     ]  # fmt: skip
     body = table(["measure", "ours (s, median)", "baseline (s, median)", "difference", "target", "met"], rows)
     print(body)
     write_section(
         "inner_loop",
         "Inner loop (`benchmarks/bench_inner_loop.py`)",
-        body + f"\n\n{REPEAT} interleaved runs each, after one warm-up.",
+        body + f"\n\n{REPEAT} interleaved runs each, after one warm-up. {BEFORE}",
     )
 
 

@@ -6,6 +6,8 @@
   against the same Dockerfile with `pip install -r requirements.txt` (target: uv >= 2.5x faster) and with uv
   but without `--compile-bytecode`; the image sizes, and the time a container takes to import the
   experiment's libraries (what compiling at build saves at every start)
+- the Jupyter layer (`make jupyter`) built with `--no-cache` on that image: docker/jupyter/Dockerfile
+  against the same layer installed with `pip install -r requirements.txt`
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ def venvs(work: Path) -> tuple[float, float]:
     return uv, pip
 
 
-def build(context: Path, tag: str) -> tuple[float, int]:
+def build(context: Path, tag: str, arg: str = f"BASE_IMAGE={BASE_IMAGE}") -> tuple[float, int]:
     """Seconds of a --no-cache classic build and the image's size in bytes."""
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
-    argv = ["docker", "build", "--no-cache", "--pull=false", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}"]
+    argv = ["docker", "build", "--no-cache", "--pull=false", "--build-arg", arg]
     seconds = timed([*argv, "-t", tag, str(context)], context, os.environ | env)
     size = int(subprocess.check_output(["docker", "image", "inspect", "-f", "{{.Size}}", tag], text=True))
     return seconds, size
@@ -95,12 +97,28 @@ def images(work: Path) -> dict[str, tuple[float, int, float]]:
     (contexts["pip"] / "Dockerfile").write_text(text[:start] + PIP_STEP + text[end:])
     (contexts["uv-no-compile"] / "Dockerfile").write_text(text.replace(" --compile-bytecode", ""))
     tags = {name: f"bench-{EXP}-{name}:tmp" for name in VARIANTS}
+    layers = {name: f"bench-{EXP}-jupyter-{name}:tmp" for name in ("uv", "pip")}
     try:
         built = {name: build(contexts[name], tags[name]) for name in VARIANTS}
         starts = dict(zip(VARIANTS, start_times([tags[name] for name in VARIANTS])))
-    finally:
+        for name, seconds in jupyter_layers(work, tags["uv"], layers).items():
+            built[f"jupyter-{name}"] = (seconds, 0)
+    finally:  # the layers first: an image cannot go while another is built on it
+        subprocess.run(["docker", "image", "rm", "-f", *layers.values()], capture_output=True)
         subprocess.run(["docker", "image", "rm", "-f", *tags.values()], capture_output=True)
-    return {name: (*built[name], starts[name]) for name in VARIANTS}
+    return {name: (*built[name], starts.get(name, 0.0)) for name in built}
+
+
+def jupyter_layers(work: Path, image: str, tags: dict[str, str]) -> dict[str, float]:
+    """Seconds to build the Jupyter layer on `image`: its Dockerfile (uv), and with pip as before."""
+    uv, pip = work / "jupyter-uv", work / "jupyter-pip"
+    shutil.copytree(ROOT / "docker" / "jupyter", uv)
+    shutil.copytree(uv, pip)
+    text = (uv / "Dockerfile").read_text()
+    step = "RUN python -m pip install --no-cache-dir -r /tmp/jupyter-requirements.txt\n"
+    (pip / "Dockerfile").write_text(text[: text.index("# The experiment's packages")] + step)
+    contexts = {"uv": uv, "pip": pip}
+    return {name: build(contexts[name], tags[name], f"EXP_IMAGE={image}")[0] for name in contexts}
 
 
 def main(argv: list[str]) -> None:
@@ -110,6 +128,7 @@ def main(argv: list[str]) -> None:
         built = images(Path(folder))
     gb = 1e9
     uv, bare, pip = (built[name] for name in VARIANTS)
+    jupyter_uv, jupyter_pip = built["jupyter-uv"][0], built["jupyter-pip"][0]
     rows = [
         [
             "`.venv` from an empty cache",
@@ -126,7 +145,9 @@ def main(argv: list[str]) -> None:
         [f"container start + `{IMPORTS}`, non-root, median of {STARTS}"]
         + [f"{x[2]:.2f} s" for x in (uv, bare, pip)]
         + ["", "no compiling at start"],
-    ]
+        ["Jupyter layer on that image, `--no-cache` classic build", f"{jupyter_uv:.1f} s", "",
+         f"{jupyter_pip:.1f} s", f"{jupyter_pip / jupyter_uv:.1f}x", "reported"],
+    ]  # fmt: skip
     body = table(["measure", "uv", "uv without `--compile-bytecode`", "pip", "pip / uv", "target"], rows)
     body += (
         f"\n\nBase image `{BASE_IMAGE}`; builds in the order of the columns, container starts taking turns."

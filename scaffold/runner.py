@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffold import experiments, images
 from scaffold.config import Config
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
+
+if TYPE_CHECKING:
+    import socket
 
 
 def run(args, repo: Repo, config: Config, script_argv: list[str], **spec_options) -> int:
@@ -45,6 +48,8 @@ def check_port(port, free: bool = True) -> int:
 
 def listen(port: int) -> socket.socket:
     """A socket listening on 127.0.0.1:port, held from now on: no other server can take the port meanwhile."""
+    import socket  # only with a port: a run without one does not pay for it
+
     try:
         return socket.create_server(("127.0.0.1", port))
     except OSError:

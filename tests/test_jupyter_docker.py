@@ -100,3 +100,22 @@ def test_port_in_use_is_refused(experiment):
         result = make(repo, "jupyter", f"EXP={name}", f"PORT={port}")
     assert result.returncode != 0
     assert f"error: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def installed(image: str) -> dict[str, str]:
+    listed = subprocess.run(
+        ["docker", "run", "--rm", image, "python", "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(line.split("==", 1) for line in listed.splitlines())
+
+
+def test_the_layer_keeps_every_package_of_the_experiment(experiment):
+    """A notebook imports what the job runs: JupyterLab is added, no experiment package changes version."""
+    _, name = experiment
+    job, notebook = installed(f"{name}:latest"), installed(f"{name}-jupyter:latest")
+    assert "jupyterlab" in notebook and "jupyterlab" not in job
+    assert {package: notebook.get(package) for package in job} == job
+    assert "uv" not in notebook
