@@ -73,6 +73,7 @@ def test_local_experiments_are_classical_and_mlflow_ui_links_their_runs(fresh_re
     root = f"http://127.0.0.1:{port}/#/experiments"
     wanted = {name: f"{root}/{ids[name]}/runs?workflowType=machine_learning" for name in ("fares", "tips")}
     assert links == wanted, output
+    assert "Warning" not in output, output  # MLflow's dependencies' deprecation notices are not the user's
 
     # Ctrl-C ends every process of the UI (`mlflow ui` left its GenAI job runner's consumers behind).
     # The driver's exit code, as make reports it (make[1] when the tests themselves run under make).

@@ -23,6 +23,7 @@ import gc
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 from scaffold.azure.mlflow_service import allowed
@@ -69,7 +70,10 @@ def tracking_app(store: str, artifact_root: str, artifacts_destination: str = ""
 
     initialize_backend_stores(store, store, artifact_root)
 
-    from mlflow.server.fastapi_app import app
+    # Starlette's deprecation notice for the WSGI bridge MLflow uses: nothing the user can act on.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="starlette.middleware.wsgi is deprecated")
+        from mlflow.server.fastapi_app import app
 
     return app
 
