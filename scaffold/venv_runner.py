@@ -13,6 +13,10 @@ from scaffold import lockfiles, tracking
 from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
+# As in the Dockerfiles: hashes checked, and bytecode compiled once here, since runs set
+# PYTHONDONTWRITEBYTECODE (no __pycache__ in src/) and would otherwise compile mlflow at every start.
+INSTALL = "--require-hashes --compile-bytecode"
+
 
 def ensure_venv(repo: Repo, exp: str) -> Path:
     """Create or refresh .venvs/<exp> with uv when docker/requirements.lock changed; return its python."""
@@ -23,6 +27,7 @@ def ensure_venv(repo: Repo, exp: str) -> Path:
     python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     stamp = folder / ".requirements.sha256"
     wanted = hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"
+    wanted += f" {INSTALL}"  # a virtualenv made by an older install step is made again
     if python.exists() and stamp.is_file() and stamp.read_text() == wanted:
         return python
     print(
@@ -34,7 +39,7 @@ def ensure_venv(repo: Repo, exp: str) -> Path:
         _uv([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], "create", folder)
     if lock.is_file():
         # sync: exactly the lock, so a package removed from requirements.txt leaves the virtualenv too.
-        _uv([uv, "pip", "sync", "--python", str(python), "--require-hashes", str(lock)], "install", lock)
+        _uv([uv, "pip", "sync", "--python", str(python), *INSTALL.split(), str(lock)], "install", lock)
     stamp.write_text(wanted)
     return python
 

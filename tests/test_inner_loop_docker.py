@@ -215,6 +215,8 @@ def test_venv_runner_runs_without_docker(built):
         tags = [row[0] for row in db.execute("select value from tags where key='image'")]
     assert f"venv:{name}" in tags
     assert not any(p.name == "mlruns" for p in (repo / "src").rglob("*"))
+    # Compiled at install: runs write no bytecode, so without it every run would compile mlflow again.
+    assert next((repo / ".venvs" / name).glob("lib/python3*/site-packages/mlflow/__pycache__/*.pyc"), None)
 
 
 def test_failing_build_names_the_step(built):
