@@ -11,9 +11,10 @@ from scaffold.errors import ScaffoldError
 from scaffold.paths import Repo
 
 
-def parse_env_file(path: Path) -> dict[str, str]:
+def parse_env_file(path: Path, secret: bool = False) -> dict[str, str]:
     """KEY=VALUE lines read by python-dotenv, values literal (as docker --env-file). Its parser, not
-    dotenv_values() (which skips an unparsable line with a warning), so a typo is one clear error."""
+    dotenv_values() (which skips an unparsable line with a warning), so a typo is one clear error; the
+    error shows a `secret` file's key only, never what follows it."""
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -25,7 +26,12 @@ def parse_env_file(path: Path) -> dict[str, str]:
                 line = binding.original.line + original[: len(original) - len(text)].count("\n")
                 first = text.splitlines()[0].rstrip() if text else ""
                 hint = " (a quote left open?)" if "'" in first or '"' in first else ""
-                raise ScaffoldError(f"{path.name}:{line}: expected KEY=VALUE, got {first!r}{hint}")
+                if secret:
+                    key, equals, _ = first.partition("=")
+                    shown = f"'{key}=...' (value not shown)" if equals else "a line without '=' (not shown)"
+                else:
+                    shown = repr(first)
+                raise ScaffoldError(f"{path.name}:{line}: expected KEY=VALUE, got {shown}{hint}")
             if binding.key is not None:
                 values[binding.key] = binding.value
     return values
@@ -43,7 +49,7 @@ class Config:
 
     def secrets(self) -> dict[str, str]:
         """Variables from .env: passed to containers at run time only, never baked into images."""
-        return parse_env_file(self.root / ".env")
+        return parse_env_file(self.root / ".env", secret=True)
 
 
 def repo_and_config() -> tuple[Repo, Config]:

@@ -49,14 +49,21 @@ def test_malformed_line_is_named(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("OK=1\n\n  KEY_WITHOUT_VALUE\n", r"\.env:3: expected KEY=VALUE, got 'KEY_WITHOUT_VALUE'$"),
-        ('OK=1\nB="open\nC=2\n', r"\.env:2: expected KEY=VALUE, got 'B=\"open' \(a quote left open\?\)$"),
+        (
+            "OK=1\n\n  KEY_WITHOUT_VALUE\n",
+            r"\.env:3: expected KEY=VALUE, got a line without '=' \(not shown\)$",
+        ),
+        (
+            'OK=1\nB="op3n-s3cret\nC=2\n',
+            r"\.env:2: expected KEY=VALUE, got 'B=\.\.\.' \(value not shown\) \(a quote left open\?\)$",
+        ),
     ],
 )
-def test_unreadable_lines_are_named(tmp_path, text, message):
+def test_unreadable_lines_are_named_without_their_secrets(tmp_path, text, message):
     (tmp_path / ".env").write_text(text)
-    with pytest.raises(ScaffoldError, match=message):
+    with pytest.raises(ScaffoldError, match=message) as raised:
         Config(tmp_path).secrets()
+    assert "s3cret" not in str(raised.value) and "KEY_WITHOUT" not in str(raised.value)
 
 
 def test_missing_files_are_empty(tmp_path):
