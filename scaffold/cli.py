@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("terminal", "open an interactive shell in the experiment's container", runtime=True)
 
     p = command("jupyter", "start JupyterLab in the experiment's environment, on 127.0.0.1", runtime=True)
-    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--port", default="8888")  # checked by runner.check_port: one PORT=... error
 
     p = command("test", "run every experiment's tests with common's, each in its own environment (or one's)")
     p.add_argument("--runner", default="docker", choices=["docker", "venv"])
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("mlflow-ui", "serve the MLflow UI for local runs on 127.0.0.1, printing links to their runs")
-    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--port", default="5000")  # checked by runner.check_port: one PORT=... error
 
     p = command("job", "submit the experiment to Azure ML (like az ml job create --file src/EXP/FILE)")
     p.add_argument("--file", default="azure-ml-job.yaml", help="job YAML in the experiment folder")

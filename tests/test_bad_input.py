@@ -685,7 +685,16 @@ CASES = [
         ("jupyter", f"EXP={NYC}", "PORT=70000"),
         "PORT must be a port number (1-65535), got '70000'",
     ),
-    Case("jupyter: PORT not a number", ("jupyter", f"EXP={NYC}", "PORT=abc"), "invalid int value: 'abc'"),
+    Case(
+        "jupyter: PORT not a number",
+        ("jupyter", f"EXP={NYC}", "PORT=abc"),
+        "PORT must be a port number (1-65535), got 'abc'",
+    ),
+    Case(
+        "mlflow-ui: PORT not a number",
+        ("mlflow-ui", "PORT=abc"),
+        "PORT must be a port number (1-65535), got 'abc'",
+    ),
     Case("jupyter: unknown experiment", ("jupyter", "EXP=nope"), "unknown experiment 'nope'"),
     Case(
         "jupyter: RUNNER=venv",

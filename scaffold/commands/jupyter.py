@@ -29,7 +29,7 @@ def run(args) -> int:
     if args.runner == "venv":
         raise ScaffoldError("jupyter needs Docker; RUNNER=venv is for local runs")
     containers.split_run_xargs(args.run_xargs)  # refuse unsafe flags before any build
-    runner.check_port(args.port)
+    port = runner.check_port(args.port)
     base = images.ensure_experiment(repo, config, args.exp, quiet=True)
     # The docker/jupyter layer, built once per experiment image.
     layer = images.ImageSpec(
@@ -38,7 +38,7 @@ def run(args) -> int:
     image = images.ensure(layer, quiet=True)
     token = secrets.token_hex(24)
     repo.notebooks.mkdir(exist_ok=True)
-    print(f"JupyterLab for {args.exp}: http://127.0.0.1:{args.port}/lab?token={token}", file=sys.stderr)
+    print(f"JupyterLab for {args.exp}: http://127.0.0.1:{port}/lab?token={token}", file=sys.stderr)
     print("stop it with Ctrl-C", file=sys.stderr)
     return runner.run(
         args,
@@ -46,7 +46,7 @@ def run(args) -> int:
         config,
         COMMAND,
         image=image,
-        ports={args.port: PORT},
+        ports={port: PORT},
         mounts={repo.notebooks: "/project/notebooks"},
         secrets={"JUPYTER_TOKEN": token},
     )
