@@ -23,6 +23,7 @@ import runpy
 import signal
 import sqlite3
 import sys
+import time
 
 # MLflow 3's experiment type "Machine learning" (not "GenAI apps & agents"): the tag and value mlflow 3.15's
 # UI writes when you pick that type.
@@ -67,16 +68,27 @@ def ensure_experiment() -> None:
 
 
 def end_run_killed() -> None:
-    """The script's run as a canceled one: still active (atexit would end it FINISHED), or just ended FAILED
-    by its `with mlflow.start_run():`."""
+    """The script's runs as canceled ones: those still active (atexit would end them FINISHED), and those its
+    `with mlflow.start_run():` blocks just ended FAILED on the way out, nested step runs included."""
     mlflow = sys.modules.get("mlflow")
     if mlflow is None:
         return
     with contextlib.suppress(Exception):
-        if mlflow.active_run():
+        client = mlflow.MlflowClient()
+        root = None
+        while run := mlflow.active_run():  # innermost first; the outermost is the script's run
+            root = run
             mlflow.end_run("KILLED")
-        elif (run := mlflow.last_active_run()) and run.info.status == "FAILED":
-            mlflow.MlflowClient().set_terminated(run.info.run_id, "KILLED")
+        if root is None and (root := mlflow.last_active_run()) and root.info.status == "FAILED":
+            client.set_terminated(root.info.run_id, "KILLED")
+        if root is None:
+            return
+        # Runs nested in it that the interrupt ended FAILED (or that never got to end).
+        nested = f"tags.mlflow.parentRunId = '{root.info.run_id}'"
+        for child in client.search_runs([root.info.experiment_id], nested):
+            failed_by_it = child.info.status == "FAILED" and child.info.end_time >= STOPPED_AT[0]
+            if failed_by_it or child.info.status == "RUNNING":
+                client.set_terminated(child.info.run_id, "KILLED")
 
 
 class Terminated(KeyboardInterrupt):
@@ -84,6 +96,9 @@ class Terminated(KeyboardInterrupt):
 
 
 STOPPED_BY: list[int] = []  # the first of SIGINT and SIGTERM received
+STOPPED_AT: list[int] = [
+    0
+]  # when, in milliseconds as MLflow's end times: runs that failed before it did fail
 
 
 def stop(signum, _frame):
@@ -91,6 +106,7 @@ def stop(signum, _frame):
     forwards), is ignored from then on, so that the first one's cleanup runs to its end."""
     if not STOPPED_BY:
         STOPPED_BY.append(signum)
+        STOPPED_AT[0] = int(time.time() * 1000)
     if signum == STOPPED_BY[0]:
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 

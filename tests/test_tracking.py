@@ -144,9 +144,15 @@ def test_ctrl_c_ends_the_scripts_run_killed_without_a_traceback(tmp_path):
     scripts = {  # a run in a with block (MLflow ends it FAILED), and one left active (atexit: FINISHED)
         "with_block.py": "with mlflow.start_run():\n    print('started', flush=True)\n    time.sleep(60)\n",
         "active.py": "mlflow.start_run()\nprint('started', flush=True)\ntime.sleep(60)\n",
+        # A pipeline's steps as nested runs (make local's): one done, one interrupted inside its with block.
+        "nested.py": "with mlflow.start_run():\n"
+        "    with mlflow.start_run(nested=True):\n        pass\n"
+        "    with mlflow.start_run(nested=True):\n"
+        "        print('started', flush=True)\n        time.sleep(60)\n",
     }
     stops = [("with_block.py", [signal.SIGINT]), ("active.py", [signal.SIGINT])]
     stops += [("with_block.py", [signal.SIGTERM]), ("with_block.py", [signal.SIGINT, signal.SIGTERM])]
+    stops += [("nested.py", [signal.SIGINT]), ("nested.py", [signal.SIGTERM])]
     for name, body in scripts.items():
         (tmp_path / name).write_text(f"import time\nimport mlflow\n{at_exit}{body}")
     for name, signals in stops:
@@ -163,4 +169,6 @@ def test_ctrl_c_ends_the_scripts_run_killed_without_a_traceback(tmp_path):
         (tmp_path / "done").unlink()  # written at exit
     client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
     runs = client.search_runs([client.get_experiment_by_name("fares").experiment_id])
-    assert [run.info.status for run in runs] == ["KILLED"] * len(stops)
+    finished = [run for run in runs if run.info.status == "FINISHED"]  # the first step of each nested.py
+    assert len(finished) == 2 and all(run.data.tags.get("mlflow.parentRunId") for run in finished)
+    assert [run.info.status for run in runs if run not in finished] == ["KILLED"] * (len(stops) + 2)
