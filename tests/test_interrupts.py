@@ -232,3 +232,19 @@ def test_local_interrupted_while_its_container_is_created_leaves_none(
         eventually(slow.all_created, timeout=60)
         if slow.containers():
             subprocess.run(["docker", "rm", "-f", *slow.containers()], capture_output=True)
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_make_test_interrupted_stops_every_suite(fresh_repo, sig):
+    """Ctrl-C in one experiment's suite ends the whole `make test`, not just that suite (the next one used
+    to start)."""
+    names = sorted(p.parent.name for p in (fresh_repo / "src").glob("*/tests") if p.parent.name != "common")
+    run = Running(fresh_repo, ["test"])
+    run.wait_for(f"== {names[0]} tests")
+    assert eventually(lambda: experiment_containers(names[0], fresh_repo), timeout=300), run.seen
+    time.sleep(2)
+    code, output = run.signal(sig)
+    assert code == 128 + sig, output
+    assert f"== {names[1]} tests" not in output, output
+    assert "Traceback" not in output, output
+    assert eventually(lambda: experiment_containers(names[0], fresh_repo) == [])

@@ -6,6 +6,7 @@ Every suite writes a JUnit report; the totals are summed into one closing line. 
 
 from __future__ import annotations
 
+import signal
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
@@ -19,6 +20,7 @@ from scaffold.paths import Repo
 
 USAGE_ERROR = 4  # pytest's exit code for an unknown option (XARGS)
 NO_TESTS = 5  # pytest's exit code when nothing was collected
+INTERRUPTED = (128 + signal.SIGINT, 128 + signal.SIGTERM)  # a suite's run stopped by Ctrl-C or SIGTERM
 REPORTS = "/tmp/scaffold-reports"  # the host's report folder, inside the container
 
 
@@ -65,13 +67,19 @@ def run(args) -> int:
     if args.exp:
         experiments.require(repo, args.exp)
     names = [args.exp] if args.exp else experiments.discover(repo)
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="scaffold-reports-") as reports:
-        outcomes = [_experiment(repo, config, name, Path(reports), args) for name in names]
+        for name in names:
+            outcomes.append(_experiment(repo, config, name, Path(reports), args))
+            if outcomes[-1].code in INTERRUPTED:
+                break  # Ctrl-C stops the whole run, not just this experiment's suite
     print("\nsuite results:")
     for o in outcomes:
         print(f"  {o.summary()}")
     total = [sum(getattr(o, count) for o in outcomes) for count in ("passed", "failed", "skipped")]
     print("total: {} passed, {} failed, {} skipped".format(*total))
+    if outcomes[-1].code in INTERRUPTED:
+        return outcomes[-1].code
     return 0 if all(o.ok for o in outcomes) else 1
 
 
