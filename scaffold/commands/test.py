@@ -78,7 +78,7 @@ def run(args) -> int:
         print(f"  {o.summary()}")
     total = [sum(getattr(o, count) for o in outcomes) for count in ("passed", "failed", "skipped")]
     print("total: {} passed, {} failed, {} skipped".format(*total))
-    if outcomes[-1].code in INTERRUPTED:
+    if outcomes and outcomes[-1].code in INTERRUPTED:
         return outcomes[-1].code
     return 0 if all(o.ok for o in outcomes) else 1
 
