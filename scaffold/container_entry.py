@@ -96,9 +96,8 @@ class Terminated(KeyboardInterrupt):
 
 
 STOPPED_BY: list[int] = []  # the first of SIGINT and SIGTERM received
-STOPPED_AT: list[int] = [
-    0
-]  # when, in milliseconds as MLflow's end times: runs that failed before it did fail
+# When it came, in milliseconds like MLflow's end times: a run that ended FAILED before then did fail.
+STOPPED_AT: list[int] = [0]
 
 
 def stop(signum, _frame):

@@ -91,6 +91,14 @@ def test_dockerfile_installs_the_lock_with_uv_at_the_pinned_version(name):
     assert "--compile-bytecode" in text
 
 
+def test_jupyter_layer_installs_with_uv_at_the_pinned_version():
+    """The layer's uv is the one requirements.txt pins, as in the experiments' Dockerfiles."""
+    text = (REPO / "docker" / "jupyter" / "Dockerfile").read_text()
+    uv_pin = re.search(r"^uv==\S+", (REPO / "requirements.txt").read_text(), re.M).group(0)
+    assert f"pip install --no-cache-dir {uv_pin} " in text and "--compile-bytecode" in text
+    assert not re.search(r"^\s*RUN\s+--", text, re.M | re.I), "RUN flags (--mount...) need BuildKit"
+
+
 def test_a_package_added_to_requirements_is_locked_before_the_build(tmp_path, pypi):  # noqa: F811
     """What `make build-exp` and `make local` do first (uv resolves against PyPI)."""
     docker = tmp_path / "docker"

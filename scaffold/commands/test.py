@@ -68,17 +68,19 @@ def run(args) -> int:
         experiments.require(repo, args.exp)
     names = [args.exp] if args.exp else experiments.discover(repo)
     outcomes: list[Outcome] = []
+    interrupted = False
     with tempfile.TemporaryDirectory(prefix="scaffold-reports-") as reports:
         for name in names:
             outcomes.append(_experiment(repo, config, name, Path(reports), args))
-            if outcomes[-1].code in INTERRUPTED:
+            interrupted = outcomes[-1].code in INTERRUPTED
+            if interrupted:
                 break  # Ctrl-C stops the whole run, not just this experiment's suite
     print("\nsuite results:")
     for o in outcomes:
         print(f"  {o.summary()}")
     total = [sum(getattr(o, count) for o in outcomes) for count in ("passed", "failed", "skipped")]
     print("total: {} passed, {} failed, {} skipped".format(*total))
-    if outcomes and outcomes[-1].code in INTERRUPTED:
+    if interrupted:
         return outcomes[-1].code
     return 0 if all(o.ok for o in outcomes) else 1
 
